@@ -1,0 +1,74 @@
+"""Powertools Logger and Metrics for the ingest function, wired into Chalice as middleware.
+
+One namespace (``Tally``), dimensions for stage and service. A request emits one EMF line
+with what it accepted and refused (refusals also by reason) and how long the queue took.
+"""
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from chalice.app import ConvertToMiddleware
+
+from .errors import IngestError
+
+NAMESPACE = "Tally"
+logger = Logger(service="ingest")
+metrics = Metrics(namespace=NAMESPACE, service="ingest")
+metrics.set_default_dimensions(stage=os.environ.get("TALLY_STAGE", "dev"))
+
+
+def middlewares() -> list[Callable[..., Any]]:
+    """HTTP middleware, outermost first: correlation id on every log line, metrics flushed
+    once per request (with the cold-start metric on the first)."""
+    return [
+        ConvertToMiddleware(logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)),
+        ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=True)),
+        _accept_header,
+    ]
+
+
+def record_outcome(outcome: Any) -> None:
+    if outcome.enqueued:
+        metrics.add_metric(
+            name="EnqueueLatency", unit=MetricUnit.Milliseconds, value=round(outcome.enqueue_seconds * 1000, 3)
+        )
+    if outcome.accepted:
+        metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(outcome.accepted))
+    if outcome.rejected:
+        reasons = Counter(error.CODE for _, error in outcome.rejected)
+        for reason, count in reasons.items():
+            record_refusal_code(reason, count)
+
+
+def record_refusal(error: IngestError, count: int) -> None:
+    logger.info("request refused", extra={"status": error.STATUS_CODE, "reason": error.CODE, "detail": error.message})
+    record_refusal_code(error.CODE, count)
+
+
+def record_refusal_code(reason: str, count: int) -> None:
+    metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=count)
+    # Dimensions apply to every metric of a flush, so the per-reason count is its own EMF
+    # line; only refused requests pay for it.
+    with single_metric(
+        name="EventsRejectedByReason",
+        unit=MetricUnit.Count,
+        value=count,
+        namespace=NAMESPACE,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:
+        metric.add_dimension(name="reason", value=reason)
+
+
+def _accept_header(request: Any, get_response: Callable[..., Any]) -> Any:
+    # The app declares every type binary (so gzip bodies reach us intact), and Chalice then
+    # answers 400 to a request with no Accept header. RFC 9110 12.5.1: no Accept means any.
+    if "accept" not in request.headers:
+        from chalice.app import CaseInsensitiveMapping
+
+        request.headers = CaseInsensitiveMapping({**request.headers, "accept": "*/*"})
+    return get_response(request)

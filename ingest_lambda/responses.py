@@ -1,0 +1,48 @@
+"""HTTP responses. Every body is bytes or JSON: the app declares ``*/*`` binary so API Gateway
+hands gzip bodies over intact, and Chalice then base64-encodes every response body."""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from chalice.app import Response
+
+from .errors import IngestError
+
+# The smallest transparent GIF (43 bytes).
+PIXEL = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
+        status_code=status,
+        headers=_headers({"Content-Type": "application/json", "Cache-Control": NO_STORE}, headers),
+    )
+
+
+def error_response(error: IngestError, headers: Mapping[str, str] | None = None) -> Response:
+    extra = dict(headers or {})
+    if error.RETRY_AFTER is not None:
+        extra["Retry-After"] = str(error.RETRY_AFTER)
+    return json_response(error.STATUS_CODE, error.body(), extra)
+
+
+def pixel_response(status: int, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        body=PIXEL,
+        status_code=status,
+        headers=_headers(
+            {"Content-Type": "image/gif", "Cache-Control": NO_STORE, "Pragma": "no-cache", "Expires": "0"}, headers
+        ),
+    )
+
+
+def _headers(base: dict[str, str], extra: Mapping[str, str] | None) -> dict[str, str | list[str]]:
+    merged: dict[str, str | list[str]] = dict(base)
+    merged.update(extra or {})
+    return merged

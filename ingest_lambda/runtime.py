@@ -1,0 +1,66 @@
+"""What a request needs, built on first use and kept for the life of the Lambda instance.
+
+Tests call ``configure`` to inject a queue, a site store or a clock instead.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tally_contract import queues
+from tally_contract.sites import CachedSites, SiteStore
+
+from .ratelimit import RateLimiter
+from .settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    queue: queues.Queue
+    sites: SiteStore
+    clock: Callable[[], float] = time.time
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+
+
+_current: Runtime | None = None
+
+
+def get() -> Runtime:
+    global _current
+    if _current is None:
+        _current = _from_settings(Settings.from_env())
+    return _current
+
+
+def configure(
+    *,
+    settings: Settings | None = None,
+    queue: queues.Queue | None = None,
+    sites: SiteStore | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Runtime:
+    """Replace the runtime (tests, local mode). Anything not given is built from settings."""
+    global _current
+    settings = settings or Settings.from_env()
+    built = _from_settings(settings, queue=queue, sites=sites)
+    built.clock = clock
+    _current = built
+    return built
+
+
+def reset() -> None:
+    global _current
+    _current = None
+
+
+def _from_settings(settings: Settings, *, queue: queues.Queue | None = None, sites: SiteStore | None = None) -> Runtime:
+    if sites is None:
+        from tally_contract.sites_dynamodb import DynamoSites
+
+        sites = DynamoSites(settings.sites_table)
+    return Runtime(
+        settings=settings,
+        queue=queue if queue is not None else queues.from_url(settings.queue_url),
+        sites=CachedSites(sites, ttl=settings.site_cache_seconds),
+    )

@@ -1,0 +1,1 @@
+"""Batch processing: decode jobs, store events, keep aggregates (see issue 3)."""

@@ -1,0 +1,45 @@
+"""botocore clients, built lazily from one shared session.
+
+botocore directly rather than boto3: the ingest cold start pays for every import, and one
+session shares its loaded endpoint and partition data between the SQS and DynamoDB clients.
+Endpoints follow the standard ``AWS_ENDPOINT_URL[_SERVICE]`` variables (moto in tests).
+"""
+
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_session: Any = None
+_clients: dict[str, Any] = {}
+
+
+def client(service: str) -> Any:
+    """A cached client with short timeouts: a request must fail fast, not hang the Lambda."""
+    with _lock:
+        if service not in _clients:
+            _clients[service] = _new_client(service)
+        return _clients[service]
+
+
+def _new_client(service: str) -> Any:
+    global _session
+    import botocore.config
+    import botocore.session
+
+    if _session is None:
+        _session = botocore.session.get_session()
+    config = botocore.config.Config(
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"mode": "standard", "max_attempts": 3},
+        max_pool_connections=20,
+    )
+    return _session.create_client(service, config=config)
+
+
+def reset() -> None:
+    """Forget cached clients (tests switch endpoints and credentials between cases)."""
+    global _session
+    with _lock:
+        _clients.clear()
+        _session = None

@@ -1,0 +1,93 @@
+"""The tracking event: the one argument of every ProcessRequestJob.
+
+``build`` turns what a client sent into the event Tally queues. The four fields a Rails
+producer already sends keep their names (``ip``, ``user_agent``, ``time``, ``url``); the rest
+are Tally's. Field order is fixed so equal events encode to equal bytes.
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from . import fields
+from .errors import FieldError
+from .timeutil import format_iso, parse_time
+
+MAX_EVENT_BYTES = 32 * 1024
+DEFAULT_NAME = "pageview"
+CLIENT_FIELDS = frozenset({"event_id", "name", "url", "referrer", "time", "sent_at", "properties"})
+SERVER_FIELDS = frozenset({"ip", "user_agent"})
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What the server knows about the request an event came in."""
+
+    site: str
+    received_at: float
+    ip: str | None
+    user_agent: str | None
+    server_sender: bool = False  # authenticated with the site's secret key
+
+
+def build(raw: Any, origin: Origin) -> dict[str, Any]:
+    """Validate ``raw`` and return the event to queue. Raises FieldError for the first bad field."""
+    if not isinstance(raw, dict):
+        raise FieldError("event", f"must be a JSON object, not {fields.json_type(raw)}")
+    _check_keys(raw, origin.server_sender)
+    name = fields.name(raw["name"]) if raw.get("name") is not None else DEFAULT_NAME
+    url = fields.optional_url("url", raw.get("url"))
+    if url is None and name == DEFAULT_NAME:
+        raise FieldError("url", "is required for a pageview")
+    client_time = _optional_time("time", raw.get("time"))
+    sent_at = _optional_time("sent_at", raw.get("sent_at"))
+    event = {
+        "event_id": fields.event_id(raw["event_id"]) if raw.get("event_id") else str(uuid.uuid4()),
+        "site": origin.site,
+        "name": name,
+        "url": url,
+        "referrer": fields.optional_url("referrer", raw.get("referrer")),
+        "time": format_iso(client_time) if client_time is not None else None,
+        "sent_at": format_iso(sent_at) if sent_at is not None else None,
+        "received_at": format_iso(origin.received_at),
+        "event_time": format_iso(corrected_time(client_time, sent_at, origin.received_at)),
+        "ip": fields.ip(raw["ip"]) if raw.get("ip") is not None else origin.ip,
+        "user_agent": _user_agent(raw, origin),
+        "properties": fields.properties(raw.get("properties")),
+    }
+    return event
+
+
+def corrected_time(client_time: float | None, sent_at: float | None, received_at: float) -> float:
+    """``received_at - (sent_at - time)``: the client's clock error cancels out.
+
+    An event cannot have happened after it was received, so later times are clamped.
+    """
+    if client_time is None:
+        return received_at
+    corrected = received_at - (sent_at - client_time) if sent_at is not None else client_time
+    return min(corrected, received_at)
+
+
+def _check_keys(raw: dict[str, Any], server_sender: bool) -> None:
+    for key in raw:
+        if key in CLIENT_FIELDS:
+            continue
+        if key in SERVER_FIELDS:
+            if not server_sender and raw[key] is not None:
+                raise FieldError(key, "may only be set by a server sender (Authorization: Bearer <secret key>)")
+            continue
+        raise FieldError(str(key)[:64], "is not a known field")
+
+
+def _optional_time(field: str, value: Any) -> float | None:
+    return None if value is None else parse_time(field, value)
+
+
+def _user_agent(raw: dict[str, Any], origin: Origin) -> str | None:
+    if raw.get("user_agent") is not None:
+        return fields.user_agent(raw["user_agent"])
+    if origin.user_agent is None:
+        return None
+    # A browser's header is not the client's to choose a size for; cut it rather than refuse.
+    return fields.user_agent(origin.user_agent[: fields.MAX_USER_AGENT])

@@ -1,0 +1,130 @@
+"""Sites: who may send events, from where, and how the processor treats them.
+
+Each site has a public write key (in every page's snippet), a secret server key (kept only
+as a SHA-256 hash), allowed browser origins and processing settings. Lookups go through a
+small TTL cache so a warm Lambda does not pay a DynamoDB read per request.
+"""
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+IP_HANDLING = ("keep", "truncate", "drop")
+
+
+@dataclass(frozen=True)
+class Site:
+    site_id: str
+    write_key: str
+    secret_hash: str
+    origins: tuple[str, ...] = ()
+    respect_dnt: bool = False
+    ip_handling: str = "truncate"
+    retention_days: int = 395
+    rate_limit: int = 0  # events per second per ingest instance; 0 = no limit
+
+    def allows_origin(self, origin: str) -> bool:
+        return any(_origin_matches(pattern, origin.lower()) for pattern in self.origins)
+
+    def secret_matches(self, secret: str) -> bool:
+        return hmac.compare_digest(hash_secret(secret), self.secret_hash)
+
+
+@dataclass(frozen=True)
+class NewSite:
+    """A site as created: the only moment its secret key exists in clear."""
+
+    site: Site
+    secret_key: str = field(repr=False)
+
+
+def create(site_id: str, origins: Iterable[str] = (), **settings: object) -> NewSite:
+    secret = "sk_" + secrets.token_urlsafe(32)
+    site = Site(
+        site_id=site_id,
+        write_key="wk_" + secrets.token_urlsafe(18),
+        secret_hash=hash_secret(secret),
+        origins=tuple(o.lower().rstrip("/") for o in origins),
+        **settings,  # type: ignore[arg-type]
+    )
+    return NewSite(site, secret)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _origin_matches(pattern: str, origin: str) -> bool:
+    if pattern == "*":
+        return True
+    if "://*." in pattern:
+        scheme, _, domain = pattern.partition("://*.")
+        return origin.startswith(scheme + "://") and origin.endswith("." + domain)
+    return origin == pattern
+
+
+class SiteStore(Protocol):
+    def by_write_key(self, write_key: str) -> Site | None: ...
+
+    def put(self, site: Site) -> None: ...
+
+
+class MemorySites:
+    def __init__(self, sites: Iterable[Site] = ()) -> None:
+        self._sites = {site.write_key: site for site in sites}
+
+    def by_write_key(self, write_key: str) -> Site | None:
+        return self._sites.get(write_key)
+
+    def put(self, site: Site) -> None:
+        self._sites = {k: v for k, v in self._sites.items() if v.site_id != site.site_id}
+        self._sites[site.write_key] = site
+
+
+class CachedSites:
+    """A bounded TTL cache in front of a store. Unknown keys are cached too, briefly, so a
+    stranger cycling random keys costs one lookup per key, and the cache cannot grow past
+    ``max_entries``."""
+
+    def __init__(
+        self,
+        store: SiteStore,
+        *,
+        ttl: float = 60.0,
+        negative_ttl: float = 10.0,
+        max_entries: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self._ttl, self._negative_ttl = ttl, negative_ttl
+        self._max = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, Site | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def by_write_key(self, write_key: str) -> Site | None:
+        now = self._clock()
+        with self._lock:
+            hit = self._entries.get(write_key)
+            if hit is not None and hit[0] > now:
+                self._entries.move_to_end(write_key)
+                return hit[1]
+        site = self.store.by_write_key(write_key)
+        with self._lock:
+            expires = now + (self._ttl if site else self._negative_ttl)
+            self._entries[write_key] = (expires, site)
+            self._entries.move_to_end(write_key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return site
+
+    def put(self, site: Site) -> None:
+        self.store.put(site)
+        with self._lock:
+            self._entries.clear()

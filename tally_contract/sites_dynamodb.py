@@ -1,0 +1,75 @@
+"""The sites table in DynamoDB: one item per site, found by write key through a GSI.
+
+The table definition lives in infra/ (and tests create it from there); this module only
+maps items and translates botocore errors into StoreUnavailable.
+"""
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import aws
+from .errors import StoreUnavailable
+from .sites import Site
+
+WRITE_KEY_INDEX = "by_write_key"
+
+
+class DynamoSites:
+    def __init__(self, table: str, *, client: Any = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws.client("dynamodb")
+        return self._client
+
+    def by_write_key(self, write_key: str) -> Site | None:
+        response = self._call(
+            "query",
+            TableName=self.table,
+            IndexName=WRITE_KEY_INDEX,
+            KeyConditionExpression="write_key = :k",
+            ExpressionAttributeValues={":k": {"S": write_key}},
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        return from_item(items[0]) if items else None
+
+    def put(self, site: Site) -> None:
+        self._call("put_item", TableName=self.table, Item=to_item(site))
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, operation)(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailable(f"sites table {self.table}: {type(exc).__name__}") from exc
+
+
+def to_item(site: Site) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "site_id": {"S": site.site_id},
+        "write_key": {"S": site.write_key},
+        "secret_hash": {"S": site.secret_hash},
+        "respect_dnt": {"BOOL": site.respect_dnt},
+        "ip_handling": {"S": site.ip_handling},
+        "retention_days": {"N": str(site.retention_days)},
+        "rate_limit": {"N": str(site.rate_limit)},
+        "origins": {"L": [{"S": origin} for origin in site.origins]},
+    }
+    return item
+
+
+def from_item(item: dict[str, Any]) -> Site:
+    return Site(
+        site_id=item["site_id"]["S"],
+        write_key=item["write_key"]["S"],
+        secret_hash=item["secret_hash"]["S"],
+        origins=tuple(entry["S"] for entry in item.get("origins", {}).get("L", [])),
+        respect_dnt=item.get("respect_dnt", {}).get("BOOL", False),
+        ip_handling=item.get("ip_handling", {}).get("S", "truncate"),
+        retention_days=int(item.get("retention_days", {}).get("N", "395")),
+        rate_limit=int(item.get("rate_limit", {}).get("N", "0")),
+    )

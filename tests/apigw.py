@@ -1,0 +1,90 @@
+"""API Gateway REST proxy events, shaped as API Gateway sends them to the Lambda.
+
+The app declares ``*/*`` as binary, so API Gateway base64-encodes every request body and
+sets ``isBase64Encoded``; ``binary=False`` builds the text shape a stage without binary
+media types would send.
+"""
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "tally-dev"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tally-dev"
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def rest_event(
+    method: str,
+    path: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    source_ip: str = "203.0.113.9",
+    binary: bool = True,
+) -> dict[str, Any]:
+    headers = dict(headers or {})
+    request_id = str(uuid.uuid4())
+    if body is None:
+        wire_body: str | None = None
+    elif binary:
+        wire_body = base64.b64encode(body).decode("ascii")
+    else:
+        wire_body = body.decode("utf-8", "replace")
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers or None,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "abc123",
+            "resourcePath": path,
+            "httpMethod": method,
+            "extendedRequestId": request_id,
+            "requestTime": "23/Nov/2026:12:00:00 +0000",
+            "path": "/api" + path,
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "api",
+            "domainPrefix": "abc",
+            "requestTimeEpoch": 1795440000000,
+            "requestId": request_id,
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent")},
+            "domainName": "abc.execute-api.us-east-1.amazonaws.com",
+            "apiId": "abc",
+        },
+        "body": wire_body,
+        "isBase64Encoded": binary and body is not None,
+    }
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def decode_response(response: dict[str, Any]) -> HttpResponse:
+    body = response.get("body") or ""
+    raw = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")
+    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    return HttpResponse(response["statusCode"], headers, raw)
