@@ -66,7 +66,7 @@ def preflight(request: Request) -> Response:
             site = runtime.get().sites.by_write_key(key[:128])
         except StoreUnavailable:
             site = None  # a preflight must not fail on a lookup: the POST checks again
-    if not cors.preflight_allowed(origin, site) or origin is None:
+    if origin is None or not cors.preflight_allowed(origin, site):
         return Response(body=b"", status_code=403, headers={"Vary": "Origin"})
     return Response(body=b"", status_code=204, headers=dict(cors.allow_headers(origin)))
 
@@ -121,6 +121,6 @@ def _body_key(payload: Any) -> str | None:
 
 
 def _cors(origin: str | None, error: IngestError | None) -> dict[str, str]:
-    if not origin or isinstance(error, OriginNotAllowed):
+    if origin is None or not cors.is_valid_origin(origin) or isinstance(error, OriginNotAllowed):
         return {}
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}

@@ -17,8 +17,9 @@ from chalice.app import ConvertToMiddleware
 from .errors import IngestError
 
 NAMESPACE = "Tally"
-logger = Logger(service="ingest")
-metrics = Metrics(namespace=NAMESPACE, service="ingest")
+SERVICE = "ingest"
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 metrics.set_default_dimensions(stage=os.environ.get("TALLY_STAGE", "dev"))
 
 
@@ -41,6 +42,11 @@ def record_outcome(outcome: Any) -> None:
         metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(outcome.accepted))
     if outcome.rejected:
         reasons = Counter(error.CODE for _, error in outcome.rejected)
+        first = outcome.rejected[0][1]
+        logger.info(
+            "events refused",
+            extra={"accepted": len(outcome.accepted), "reasons": dict(reasons), "first": first.body()},
+        )
         for reason, count in reasons.items():
             record_refusal_code(reason, count)
 
@@ -59,7 +65,7 @@ def record_refusal_code(reason: str, count: int) -> None:
         unit=MetricUnit.Count,
         value=count,
         namespace=NAMESPACE,
-        default_dimensions=metrics.default_dimensions,
+        default_dimensions={**metrics.default_dimensions, "service": SERVICE},
     ) as metric:
         metric.add_dimension(name="reason", value=reason)
 

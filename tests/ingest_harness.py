@@ -49,6 +49,16 @@ class Ingest:
         query = {"key": self.site.write_key if key == "site" else key} if key else None
         return self.request("POST", "/events", body=body, headers=merged, query=query, **kwargs)
 
+    def activate(self) -> None:
+        """Point the ingest runtime at this harness's queue, sites and clock."""
+        from ingest_lambda import runtime
+        from ingest_lambda.ratelimit import RateLimiter
+        from ingest_lambda.settings import Settings
+
+        clock = lambda: self.now[0]  # noqa: E731
+        rt = runtime.configure(settings=Settings(), queue=self.queue, sites=self.sites, clock=clock)
+        rt.limiter = RateLimiter(clock=clock)
+
     def jobs(self) -> list[Job]:
         assert isinstance(self.queue, MemoryQueue)
         return [envelope.decode(body) for body in self.queue.messages["default"]]
@@ -58,15 +68,10 @@ class Ingest:
 
 
 def make_ingest(queue: Queue | None = None, sites: SiteStore | None = None, **settings: Any) -> Ingest:
-    from ingest_lambda import runtime
-    from ingest_lambda.ratelimit import RateLimiter
-    from ingest_lambda.settings import Settings
-
     created = new_site(**settings)
     store = sites if sites is not None else MemorySites()
     store.put(created.site)
     queue = queue if queue is not None else MemoryQueue()
     harness = Ingest(created.site, created.secret_key, queue, store)
-    rt = runtime.configure(settings=Settings(), queue=queue, sites=store, clock=lambda: harness.now[0])
-    rt.limiter = RateLimiter(clock=lambda: harness.now[0])
+    harness.activate()
     return harness
