@@ -1,6 +1,8 @@
 """Chalice's entry point: wiring only. Each route is one call into a package."""
 
-from chalice import Chalice
+import os
+
+from chalice import Chalice, Rate
 
 from ingest_lambda import handlers, observability
 
@@ -35,3 +37,23 @@ def health():  # type: ignore[no-untyped-def]
 @app.route("/t.js", methods=["GET"])
 def script():  # type: ignore[no-untyped-def]
     return handlers.script()
+
+
+# The processor functions share this zip but import only processor code, on first call.
+@app.on_sqs_message(
+    queue=os.environ.get("TALLY_SQS_QUEUE_NAME", "tally-dev-events"),
+    batch_size=int(os.environ.get("TALLY_SQS_BATCH_SIZE", "1000")),
+    maximum_batching_window_in_seconds=int(os.environ.get("TALLY_SQS_BATCH_WINDOW", "5")),
+    maximum_concurrency=int(os.environ.get("TALLY_SQS_MAX_CONCURRENCY", "5")),
+)
+def process_events(event):  # type: ignore[no-untyped-def]
+    from processor_lambda.entry import handle_sqs
+
+    return handle_sqs(event.to_dict())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def rollup(event):  # type: ignore[no-untyped-def]
+    from processor_lambda.entry import run_rollup
+
+    return run_rollup()

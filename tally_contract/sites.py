@@ -82,6 +82,9 @@ class MemorySites:
     def by_write_key(self, write_key: str) -> Site | None:
         return self._sites.get(write_key)
 
+    def by_id(self, site_id: str) -> Site | None:
+        return next((site for site in self._sites.values() if site.site_id == site_id), None)
+
     def put(self, site: Site) -> None:
         self._sites = {k: v for k, v in self._sites.items() if v.site_id != site.site_id}
         self._sites[site.write_key] = site

@@ -38,6 +38,10 @@ class DynamoSites:
         items = response.get("Items", [])
         return from_item(items[0]) if items else None
 
+    def by_id(self, site_id: str) -> Site | None:
+        response = self._call("get_item", TableName=self.table, Key={"site_id": {"S": site_id}})
+        return from_item(response["Item"]) if "Item" in response else None
+
     def put(self, site: Site) -> None:
         self._call("put_item", TableName=self.table, Item=to_item(site))
 

@@ -1,0 +1,50 @@
+"""Lambda entry points for the processor, built once per Lambda instance from the environment.
+Tests (and local mode) hand in their own pipeline or rollup instead."""
+
+import dataclasses
+import os
+from typing import Any
+
+from .pipeline import Pipeline, build_pipeline
+from .rollup import Rollup
+from .sqs_handler import SqsBatchHandler
+
+_handler: SqsBatchHandler | None = None
+_rollup: Rollup | None = None
+
+
+def sqs_handler(pipeline: Pipeline | None = None) -> SqsBatchHandler:
+    global _handler
+    if _handler is None or pipeline is not None:
+        _handler = SqsBatchHandler(
+            pipeline or build_pipeline(),
+            dlq=os.environ.get("TALLY_DLQ") or None,
+            report_failures=os.environ.get("TALLY_REPORT_BATCH_ITEM_FAILURES", "").lower() == "true",
+        )
+    return _handler
+
+
+def rollup(instance: Rollup | None = None) -> Rollup:
+    global _rollup
+    if instance is not None:
+        _rollup = instance
+    elif _rollup is None:
+        from .dynamo import DynamoStore
+        from .requests import Tables
+
+        tables = Tables(events=os.environ["TALLY_EVENTS_TABLE"], aggregates=os.environ["TALLY_AGGREGATES_TABLE"])
+        _rollup = Rollup(DynamoStore(), tables)
+    return _rollup
+
+
+def reset() -> None:
+    global _handler, _rollup
+    _handler = _rollup = None
+
+
+def handle_sqs(event: dict[str, Any]) -> dict[str, Any]:
+    return sqs_handler()(event)
+
+
+def run_rollup() -> dict[str, Any]:
+    return dataclasses.asdict(rollup().run())

@@ -1,0 +1,88 @@
+"""Process a batch of queued messages: decode, dispatch by job class, report per message.
+
+The SQS Lambda handler and the Redis worker both call ``Pipeline.process`` with raw message
+bodies and act on the per-message results (delete/ack the successes, retry or dead-letter the
+failures). It never raises for one bad message.
+"""
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from tally_contract import envelope
+from tally_contract.envelope import Job
+from tally_contract.errors import EnvelopeError
+
+from .registry import Registry
+from .results import JobFailed, RecordResult
+
+PROCESS_REQUEST_JOB = "ProcessRequestJob"
+
+
+class Pipeline:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def process(self, bodies: Sequence[str | bytes]) -> list[RecordResult]:
+        """One RecordResult per body, same order."""
+        results: list[RecordResult | None] = [None] * len(bodies)
+        groups: dict[str, list[tuple[int, Job]]] = defaultdict(list)
+        for position, body in enumerate(bodies):
+            try:
+                job = envelope.decode(body)
+            except EnvelopeError as exc:
+                results[position] = RecordResult.failure(JobFailed(str(exc), retryable=False))
+                continue
+            groups[job.job_class].append((position, job))
+        for job_class, members in groups.items():
+            for (position, _), result in zip(members, self._run(job_class, [job for _, job in members]), strict=True):
+                results[position] = result
+        return [result or RecordResult.failure(JobFailed("not processed")) for result in results]
+
+    def _run(self, job_class: str, jobs: list[Job]) -> list[RecordResult]:
+        batch = self.registry.batch_handler(job_class)
+        if batch is not None:
+            try:
+                return batch(jobs)
+            except Exception as exc:  # noqa: BLE001 - one broken handler must not sink the batch
+                return [RecordResult.failure(_as_failure(exc))] * len(jobs)
+        single = self.registry.handler(job_class)
+        if single is None:
+            failure = JobFailed(f"no handler is registered for job class {job_class!r}", retryable=False)
+            return [RecordResult.failure(failure)] * len(jobs)
+        return [_run_one(single, job) for job in jobs]
+
+
+def _run_one(handler: Callable[..., None], job: Job) -> RecordResult:
+    try:
+        handler(job.arguments, job)
+    except Exception as exc:  # noqa: BLE001 - a user job's failure is data: retry or dead letter
+        return RecordResult.failure(_as_failure(exc))
+    return RecordResult.success()
+
+
+def _as_failure(exc: Exception) -> JobFailed:
+    if isinstance(exc, JobFailed):
+        return exc
+    failure = JobFailed(f"{type(exc).__name__}: {exc}")
+    failure.__cause__ = exc
+    return failure
+
+
+def build_pipeline(registry: Registry | None = None, *, clock: Callable[[], float] = time.time) -> Pipeline:
+    """The production pipeline, configured from the environment (see docs/operations.md)."""
+    from tally_contract.sites_dynamodb import DynamoSites
+
+    from .dynamo import DynamoStore
+    from .requests import RequestProcessor, SiteSettings, Tables
+
+    registry = registry or Registry()
+    store = DynamoStore()
+    tables = Tables(events=os.environ["TALLY_EVENTS_TABLE"], aggregates=os.environ["TALLY_AGGREGATES_TABLE"])
+    sites = SiteSettings(DynamoSites(os.environ["TALLY_SITES_TABLE"], client=None).by_id)
+    processor = RequestProcessor(
+        store, tables, sites, default_site=os.environ.get("TALLY_DEFAULT_SITE") or None, clock=clock
+    )
+    registry.register_batch(PROCESS_REQUEST_JOB, processor)
+    return Pipeline(registry)

@@ -1,0 +1,116 @@
+"""ProcessRequestJob: store a batch of tracking events and count them.
+
+Order matters for exactness: raw events are written first (idempotent: same event, same
+key), counters second. A record succeeds only when both landed; a failed record is retried
+whole, which rewrites its raw item harmlessly and may re-add counters that had landed; the
+rollup then recomputes those buckets from the raw events (docs/data-model.md).
+"""
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from tally_contract.envelope import Job
+from tally_contract.sites import Site
+
+from . import counters, events, items
+from .dynamo import DynamoStore, Rejected
+from .enrich import enrich, salt_day
+from .results import JobFailed, RecordResult
+from .salts import DailySalts
+
+SLICE = 500
+DEFAULT_SETTINGS = Site(site_id="", write_key="", secret_hash="")
+
+
+@dataclass(frozen=True)
+class Tables:
+    events: str
+    aggregates: str
+
+
+class SiteSettings:
+    """Site settings by id, cached for a few minutes; unknown sites get the defaults."""
+
+    def __init__(self, lookup: Callable[[str], Site | None], ttl: float = 300.0) -> None:
+        self._lookup = lookup
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, Site]] = {}
+
+    def get(self, site_id: str, now: float) -> Site:
+        hit = self._cache.get(site_id)
+        if hit is None or hit[0] < now:
+            site = self._lookup(site_id) or DEFAULT_SETTINGS
+            self._cache[site_id] = hit = (now + self._ttl, site)
+        return hit[1]
+
+
+class RequestProcessor:
+    def __init__(
+        self,
+        store: DynamoStore,
+        tables: Tables,
+        sites: SiteSettings,
+        *,
+        default_site: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.tables = tables
+        self.sites = sites
+        self.salts = DailySalts(store, tables.aggregates)
+        self.default_site = default_site
+        self.clock = clock
+
+    def __call__(self, jobs: list[Job]) -> list[RecordResult]:
+        now = self.clock()
+        results: list[RecordResult | None] = [None] * len(jobs)
+        prepared: list[tuple[int, dict[str, Any]]] = []  # (position, enriched event)
+        writes: list[Future[list[Rejected]]] = []
+        keys_of: dict[tuple[str, str], str] = {}
+        for start in range(0, len(jobs), SLICE):
+            items_slice = []
+            for position in range(start, min(start + SLICE, len(jobs))):
+                try:
+                    event, site = self._prepare(jobs[position], now)
+                except JobFailed as exc:
+                    results[position] = RecordResult.failure(exc)
+                    continue
+                item = items.to_item(event, site.retention_days, now)
+                keys_of[(item["pk"]["S"], item["sk"]["S"])] = event["event_id"]
+                prepared.append((position, event))
+                items_slice.append(item)
+            # Raw writes of this slice run while the next slice is prepared.
+            writes.extend(self.store.submit_items(self.tables.events, items_slice))
+        failed = self._count(prepared, [r for w in writes for r in w.result()], keys_of, now)
+        for position, event in prepared:
+            error = failed.get(event["event_id"])
+            results[position] = RecordResult.failure(error) if error else RecordResult.success()
+        return [result or RecordResult.failure(JobFailed("not processed")) for result in results]
+
+    def _prepare(self, job: Job, now: float) -> tuple[dict[str, Any], Site]:
+        event = events.from_job(job, self.default_site)
+        site = self.sites.get(event["site"], now)
+        salt = self.salts.for_day(salt_day(event["event_time"]), now)
+        return enrich(event, site.ip_handling, salt), site
+
+    def _count(
+        self,
+        prepared: list[tuple[int, dict[str, Any]]],
+        rejected: list[Rejected],
+        keys_of: dict[tuple[str, str], str],
+        now: float,
+    ) -> dict[str, JobFailed]:
+        """Counters for the events whose raw item was written. Failures by event id."""
+        failed = {keys_of[r.key]: JobFailed(r.reason, retryable=r.retryable) for r in rejected}
+        # A redelivered job can sit in the same batch as its first copy: count it once.
+        stored = {event["event_id"]: event for _, event in prepared if event["event_id"] not in failed}
+        updates = counters.sum_batch(stored.values())
+        not_landed = counters.apply(self.store, self.tables.aggregates, updates, now)
+        if not_landed:
+            for event in stored.values():
+                if counters.touched_by(event, not_landed):
+                    failed[event["event_id"]] = JobFailed("aggregate counters were not all updated")
+        return failed

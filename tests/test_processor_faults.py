@@ -1,0 +1,106 @@
+"""Storage fault paths: UnprocessedItems, throttling, rejected items, counter failures.
+moto never produces these, so a wrapper around the moto client injects them."""
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from processor_lambda.dynamo import DynamoStore
+from processor_lambda.errors import ConditionFailed, StorageError
+from tests.processor_harness import Processor, make_processor
+from tests.test_processor import tally_job
+
+
+class Faulty:
+    """Delegates to a real client; ``faults[operation]`` is a list of what the next calls do:
+    an error code to raise, "unprocessed" to hand back half the batch, or None to pass."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.faults: dict[str, list[str | None]] = {}
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self._client, name)
+        if not callable(real) or name.startswith("_"):
+            return real
+
+        def call(**kwargs: Any) -> Any:
+            self.calls.append(name)
+            fault = self.faults.get(name, [None]).pop(0) if self.faults.get(name) else None
+            if fault == "unprocessed":
+                (table, requests), = kwargs["RequestItems"].items()
+                half = len(requests) // 2 or 1
+                real(RequestItems={table: requests[half:]}) if requests[half:] else None
+                return {"UnprocessedItems": {table: requests[:half]}}
+            if fault is not None:
+                raise ClientError({"Error": {"Code": fault, "Message": "injected"}}, name)
+            return real(**kwargs)
+
+        return call
+
+
+@pytest.fixture
+def faulty(aws: None, boto: Any) -> tuple[Processor, Faulty]:
+    wrapper = Faulty(boto.client("dynamodb"))
+    proc = make_processor(boto.client("dynamodb"), store=DynamoStore(wrapper, sleep=lambda _: None))
+    return proc, wrapper
+
+
+def test_unprocessed_items_storm_is_retried_until_written(faulty: tuple[Processor, Faulty]) -> None:
+    proc, wrapper = faulty
+    wrapper.faults["batch_write_item"] = ["unprocessed"] * 5
+    results = proc.pipeline.process([tally_job(f"e{i}") for i in range(20)])
+    assert all(r.ok for r in results)
+    assert len(proc.raw_items()) == 20
+    assert wrapper.calls.count("batch_write_item") >= 5
+
+
+def test_throttling_is_retried(faulty: tuple[Processor, Faulty]) -> None:
+    proc, wrapper = faulty
+    wrapper.faults["batch_write_item"] = ["ProvisionedThroughputExceededException", "ThrottlingException"]
+    wrapper.faults["update_item"] = ["ThrottlingException"] * 3
+    assert all(r.ok for r in proc.pipeline.process([tally_job("a"), tally_job("b")]))
+    assert proc.aggregate("shop#h#2026-11-23T13")["ev"] == 2
+
+
+def test_exhausted_retries_fail_the_records_as_retryable(faulty: tuple[Processor, Faulty]) -> None:
+    proc, wrapper = faulty
+    wrapper.faults["batch_write_item"] = ["ThrottlingException"] * 8
+    results = proc.pipeline.process([tally_job("a"), tally_job("b")])
+    assert [r.ok for r in results] == [False, False]
+    assert all(r.error is not None and r.error.retryable for r in results)
+    assert proc.aggregates() == {}, "no counter for an event that was not stored"
+
+
+def test_a_rejected_item_is_isolated_and_reported(faulty: tuple[Processor, Faulty]) -> None:
+    proc, wrapper = faulty
+    wrapper.faults["batch_write_item"] = ["ValidationException"]
+    wrapper.faults["put_item"] = [None, "ValidationException", None]  # the salt, then item 2 of 3
+    results = proc.pipeline.process([tally_job("a"), tally_job("b"), tally_job("c")])
+    failed = [r for r in results if not r.ok]
+    assert len(failed) == 1 and failed[0].error is not None and not failed[0].error.retryable
+    assert len(proc.raw_items()) == 2
+
+
+def test_counter_failure_fails_only_the_records_it_carried(faulty: tuple[Processor, Faulty]) -> None:
+    proc, wrapper = faulty
+    wrapper.faults["update_item"] = ["ValidationException"]
+    results = proc.pipeline.process([tally_job("a")])
+    assert not results[0].ok and results[0].error is not None and results[0].error.retryable
+    assert len(proc.raw_items()) == 1  # the raw item stays: rewriting it later is a no-op
+
+
+def test_condition_failures_translate(boto: Any) -> None:
+    client = boto.client("dynamodb")
+    store = DynamoStore(client, sleep=lambda _: None)
+    with Stubber(client) as stub:
+        stub.add_client_error("update_item", "ConditionalCheckFailedException")
+        with pytest.raises(ConditionFailed):
+            store.call("update_item", TableName="t", Key={})
+        stub.add_client_error("get_item", "ResourceNotFoundException")
+        with pytest.raises(StorageError) as raised:
+            store.call("get_item", TableName="t", Key={})
+        assert not raised.value.retryable
