@@ -61,7 +61,7 @@ def run_tally(records: list[dict[str, Any]]) -> float:
     from processor_lambda.dynamo import DynamoStore
     from processor_lambda.pipeline import PROCESS_REQUEST_JOB, Pipeline
     from processor_lambda.registry import Registry
-    from processor_lambda.requests import RequestProcessor, SiteSettings, Tables
+    from processor_lambda.request_job import RequestProcessor, SiteSettings, Tables
     from processor_lambda.sqs_handler import SqsBatchHandler
 
     registry = Registry()

@@ -30,7 +30,7 @@ def rollup(instance: Rollup | None = None) -> Rollup:
         _rollup = instance
     elif _rollup is None:
         from .dynamo import DynamoStore
-        from .requests import Tables
+        from .request_job import Tables
 
         tables = Tables(events=os.environ["TALLY_EVENTS_TABLE"], aggregates=os.environ["TALLY_AGGREGATES_TABLE"])
         _rollup = Rollup(DynamoStore(), tables)

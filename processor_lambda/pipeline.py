@@ -75,7 +75,7 @@ def build_pipeline(registry: Registry | None = None, *, clock: Callable[[], floa
     from tally_contract.sites_dynamodb import DynamoSites
 
     from .dynamo import DynamoStore
-    from .requests import RequestProcessor, SiteSettings, Tables
+    from .request_job import RequestProcessor, SiteSettings, Tables
 
     registry = registry or Registry()
     store = DynamoStore()

@@ -20,7 +20,7 @@ from typing import Any
 from . import counters, items, keys
 from .dynamo import DynamoStore
 from .errors import ConditionFailed
-from .requests import Tables
+from .request_job import Tables
 
 DIRTY_INDEX = "by_dirty"
 REFRESH = {"m": None, "h": 300.0, "d": 3600.0}

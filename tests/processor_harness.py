@@ -6,7 +6,7 @@ from typing import Any
 from processor_lambda.dynamo import DynamoStore
 from processor_lambda.pipeline import PROCESS_REQUEST_JOB, Pipeline
 from processor_lambda.registry import Registry
-from processor_lambda.requests import RequestProcessor, SiteSettings, Tables
+from processor_lambda.request_job import RequestProcessor, SiteSettings, Tables
 from processor_lambda.rollup import Rollup
 from tally_contract.sites import Site
 from tally_contract.sites_dynamodb import DynamoSites

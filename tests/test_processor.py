@@ -151,7 +151,7 @@ def make_processor_again(proc: Processor, boto: Any) -> Processor:
     """A second processor instance (another Lambda) on the same tables."""
     from processor_lambda.pipeline import PROCESS_REQUEST_JOB, Pipeline
     from processor_lambda.registry import Registry
-    from processor_lambda.requests import RequestProcessor, SiteSettings
+    from processor_lambda.request_job import RequestProcessor, SiteSettings
 
     registry = Registry()
     registry.register_batch(PROCESS_REQUEST_JOB, RequestProcessor(
