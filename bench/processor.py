@@ -24,7 +24,8 @@ REFERRERS = ["https://www.google.com/", "https://news.ycombinator.com/", "https:
 ]
 AGENTS = (
     [
-        f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36"
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{v}.0.0.0 Safari/537.36"
         for v in range(100, 130)
     ]
     + [

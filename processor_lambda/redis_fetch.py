@@ -171,6 +171,8 @@ class ReliableFetch:
     def __init__(self, client: Any, identity: str, queues: Sequence[str], *, heartbeat_ttl: float = 30) -> None:
         if not queues:
             raise ValueError("at least one queue is needed")
+        if "|" in identity:
+            raise ValueError("a worker identity cannot contain '|' (it separates registry members)")
         self.client = client
         self.identity = identity
         self.queues = list(dict.fromkeys(queues))

@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 
 class Worker:
+    """One worker process. Tests drive ``work_once`` directly, or ``run`` in a thread and set
+    ``stopping``; intervals and timeouts are seconds (defaults: Sidekiq's where it has one)."""
+
     def __init__(
         self,
         client: Any,

@@ -49,7 +49,7 @@ class Processor:
 
 
 def _plain(value: dict[str, Any]) -> Any:
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     return int(raw) if kind == "N" else raw
 
 

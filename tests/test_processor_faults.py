@@ -31,7 +31,7 @@ class Faulty:
             self.calls.append(name)
             fault = self.faults.get(name, [None]).pop(0) if self.faults.get(name) else None
             if fault == "unprocessed":
-                (table, requests), = kwargs["RequestItems"].items()
+                ((table, requests),) = kwargs["RequestItems"].items()
                 half = len(requests) // 2 or 1
                 real(RequestItems={table: requests[half:]}) if requests[half:] else None
                 return {"UnprocessedItems": {table: requests[:half]}}

@@ -26,9 +26,7 @@ def lambda_event(sqs: Any, url: str, bodies: list[str]) -> dict[str, Any]:
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     records: list[dict[str, Any]] = []
     while len(records) < len(bodies):
-        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get(
-            "Messages", []
-        ):
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", []):
             records.append({"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
                             "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
                             "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"})  # fmt: skip
