@@ -1,0 +1,151 @@
+"""One moto server, in its own process, for a whole bench run.
+
+Its own process so that the in-process CPU figures (``time.process_time`` counts every thread)
+measure the handler, not the server. It holds the ingest's sites table and queues, built from
+infra/template.yaml for stage ``bench``, and one site whose write key the requests carry.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = "bench"
+QUEUE_URL = f"sqs://tally-{STAGE}-events"
+SITES_TABLE = f"tally-{STAGE}-sites"
+ORIGIN = "https://bench.example.com"
+PYCACHE = ROOT / "bench" / "results" / "pycache"
+
+
+class BenchError(RuntimeError):
+    """The bench could not measure what it set out to (a failed request, a lost message)."""
+
+
+@dataclass
+class MockAws:
+    endpoint: str
+    env: dict[str, str]  # what a Lambda process would see: endpoint, fake credentials, Tally settings
+    write_key: str
+    queues: dict[str, str]  # logical id in infra/template.yaml -> queue URL
+
+    @property
+    def sqs_url(self) -> str:
+        return self.queues["EventsQueue"]
+
+    def sqs(self) -> Any:
+        from tally_contract import aws
+
+        return aws.client("sqs")
+
+    def queue_depth(self) -> int:
+        attrs = self.sqs().get_queue_attributes(QueueUrl=self.sqs_url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+    def empty_queue(self, expected: int) -> None:
+        """Check the queue holds ``expected`` messages, then recreate it empty. moto's
+        SendMessageBatch slows down linearly with queue depth, so long runs must not let it grow."""
+        from tests.infra import create_queues
+
+        depth = self.queue_depth()
+        if depth != expected:
+            raise BenchError(f"SQS holds {depth} messages, expected {expected}")
+        for url in self.queues.values():
+            self.sqs().delete_queue(QueueUrl=url)
+        self.queues = create_queues(self.sqs(), STAGE)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def lambda_env(endpoint: str) -> dict[str, str]:
+    """The parent's environment with AWS pointed at moto, nothing from ~/.aws, and the
+    function's settings as a deployed stage has them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TALLY_", "POWERTOOLS_"))}
+    # Bytecode cached for both sides alike, outside the source tree (even if the shell sets
+    # PYTHONDONTWRITEBYTECODE): the first, discarded run of each side fills it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        TALLY_QUEUE_URL=QUEUE_URL,
+        TALLY_SITES_TABLE=SITES_TABLE,
+        TALLY_STAGE=STAGE,
+        POWERTOOLS_METRICS_NAMESPACE="Tally",  # as .chalice/config.json sets them for prod
+        POWERTOOLS_LOG_LEVEL="INFO",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    binary = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
+    if binary is None:
+        raise BenchError("moto_server not found: run `make install`")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"moto_server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError("moto_server did not start within 30 s")
+
+
+@contextmanager
+def mock_aws() -> Iterator[MockAws]:
+    """Start moto, point this process at it (as the children will be) and build the resources."""
+    from tally_contract import aws, sites
+    from tally_contract.sites_dynamodb import DynamoSites
+    from tests.infra import create_queues, create_table
+
+    with moto_server() as endpoint:
+        saved, env = dict(os.environ), lambda_env(endpoint)
+        os.environ.clear()
+        os.environ.update(env)
+        aws.reset()
+        try:
+            create_table(aws.client("dynamodb"), STAGE, "SitesTable")
+            urls = create_queues(aws.client("sqs"), STAGE)
+            # Deployed stages name the queue by URL (the stack's output), sparing a GetQueueUrl.
+            env["TALLY_QUEUE_URL"] = "sqs://" + urls["EventsQueue"]
+            created = sites.create("bench", origins=(ORIGIN,))
+            DynamoSites(SITES_TABLE).put(created.site)
+            yield MockAws(endpoint, env, created.site.write_key, urls)
+        finally:
+            aws.reset()
+            os.environ.clear()
+            os.environ.update(saved)
