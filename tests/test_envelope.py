@@ -10,7 +10,7 @@ from tally_contract import activejob, envelope
 from tally_contract.envelope import JobOptions
 from tally_contract.errors import EnvelopeError
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sidekiq-6.4.1-captures"
+CAPTURES = Path(__file__).resolve().parent / "vectors" / "sidekiq-6.4.1"
 VECTORS = sorted(CAPTURES.glob("*.json"))
 
 

@@ -12,7 +12,7 @@ from tally_contract import envelope
 from tally_contract.envelope import JobOptions
 from tests.processor_harness import NOW, Processor, make_processor
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sidekiq-6.4.1-captures"
+CAPTURES = Path(__file__).resolve().parent / "vectors" / "sidekiq-6.4.1"
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
 )

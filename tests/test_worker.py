@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -397,8 +398,7 @@ def test_scheduled_jobs_with_no_usable_queue_are_not_lost(redis_client: Any, mak
 
 
 def open_capture(name: str) -> str:
-    with open(f"/work/shared/reference/sidekiq-6.4.1-captures/{name}", encoding="utf-8") as f:
-        return f.read().strip()
+    return (Path(__file__).resolve().parent / "vectors" / "sidekiq-6.4.1" / name).read_text("utf-8").strip()
 
 
 # -- recovery ---------------------------------------------------------------------------------
