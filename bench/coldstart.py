@@ -93,7 +93,11 @@ def measure(aws: MockAws, runs: int) -> dict[str, Any]:
                 check_first_request(aws, result)
             if index >= 0:
                 series[name].add(result, wall)
-    return {name: s.summary() for name, s in series.items()}
+    summary: dict[str, Any] = {name: s.summary() for name, s in series.items()}
+    # Each Tally run over the baseline run next to it: steadier than a ratio of medians when the machine drifts.
+    pairs = zip(series["tally"].script, series["baseline"].script, strict=True)
+    summary["paired_script_ratio_median"] = round(statistics.median(t / b for t, b in pairs), 3)
+    return summary
 
 
 def import_profile(aws: MockAws, name: str, top: int = 4) -> list[dict[str, Any]]:

@@ -112,6 +112,8 @@ def run(runs: int, sqs_iterations: int, memory_iterations: int, importtime: bool
 
 def report(result: dict[str, Any]) -> None:
     print_table(cold_rows(result["cold"]) + warm_rows(result["warm"]))
+    paired = result["cold"]["paired_script_ratio_median"]
+    print(f"  cold start, in script: median of the {result['cold']['tally']['runs']} paired run ratios {paired:.2f}x")
     print("  warm baseline: the same SendMessageBatch calls made directly on the same botocore client")
     for name, rows in result["importtime"].items():
         print_profile(name, rows)

@@ -7,15 +7,15 @@ infra/template.yaml for stage ``bench``, and one site whose write key the reques
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "bench"
@@ -62,12 +62,6 @@ class MockAws:
         self.queues = create_queues(self.sqs(), STAGE)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def lambda_env(endpoint: str) -> dict[str, str]:
     """The parent's environment with AWS pointed at moto, nothing from ~/.aws, and the
     function's settings as a deployed stage has them."""
@@ -105,24 +99,11 @@ def moto_server() -> Iterator[str]:
         [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        _wait_for_port(port, proc)
+        wait_for_port(port, proc, "moto_server", timeout=30)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"moto_server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise BenchError("moto_server did not start within 30 s")
 
 
 @contextmanager

@@ -42,7 +42,7 @@ def redis_server(port: int | None = None) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for_port(port, proc)
+        wait_for_port(port, proc, "redis-server")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()
@@ -50,14 +50,15 @@ def redis_server(port: int | None = None) -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
+def wait_for_port(port: int, proc: "subprocess.Popen[bytes]", name: str, timeout: float = 10.0) -> None:
+    """Return once ``proc`` accepts connections on ``port``; raise if it exits or times out."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {proc.returncode}")
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("redis-server did not start within 10 s")
+    raise RuntimeError(f"{name} did not start within {timeout:.0f} s")
