@@ -17,7 +17,8 @@ _FIELDS = {
     "t": "event_time", "ct": "time", "ra": "received_at", "ip": "ip", "ua": "user_agent",
     "b": "browser", "bv": "browser_version", "os": "os", "d": "device", "bot": "bot",
     "v": "visitor_id", "us": "utm_source", "um": "utm_medium", "uc": "utm_campaign",
-    "pr": "properties",
+    "ut": "utm_term", "ux": "utm_content", "gc": "gclid", "fc": "fbclid", "mc": "msclkid",
+    "h": "host", "pr": "properties",
 }  # fmt: skip
 _SHORT = {field: short for short, field in _FIELDS.items()}
 DAY = 86400
