@@ -81,12 +81,16 @@ def print_profile(name: str, rows: list[dict[str, Any]]) -> None:
 
 def machine() -> dict[str, Any]:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": cpus}
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": cpus, "load_1min": load}
 
 
 def run(runs: int, sqs_iterations: int, memory_iterations: int, importtime: bool) -> dict[str, Any]:
+    before = machine()
     with mock_aws() as aws:
-        warm_counts = f"{sqs_iterations} SQS / {memory_iterations} memory:// requests per figure"
+        warm_counts = (
+            f"{sqs_iterations} SQS / {memory_iterations} memory:// requests per figure; load {before['load_1min']}"
+        )
         print(
             f"ingest bench: moto at {aws.endpoint}; {runs} cold runs a side, interleaved; warm: {warm_counts}",
             flush=True,
@@ -98,7 +102,8 @@ def run(runs: int, sqs_iterations: int, memory_iterations: int, importtime: bool
     process_ratio = cold["tally"]["process_ms"]["median"] / cold["baseline"]["process_ms"]["median"]
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": before,
+        "load_1min_after": machine()["load_1min"],  # another busy process on the machine skews every figure
         "target_ratio": TARGET_RATIO,
         "cold": cold,
         "cold_ratio": round(ratio, 3),

@@ -5,6 +5,7 @@ bodies and act on the per-message results (delete/ack the successes, retry or de
 failures). It never raises for one bad message.
 """
 
+import gc
 import os
 import time
 from collections import defaultdict
@@ -26,6 +27,18 @@ class Pipeline:
 
     def process(self, bodies: Sequence[str | bytes]) -> list[RecordResult]:
         """One RecordResult per body, same order."""
+        # A batch builds tens of thousands of objects that all live until it ends; the cyclic
+        # GC would promote them and rescan the whole heap several times per batch for nothing
+        # (reference counting frees them). Paused per batch, it catches up between batches.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._process(bodies)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _process(self, bodies: Sequence[str | bytes]) -> list[RecordResult]:
         results: list[RecordResult | None] = [None] * len(bodies)
         groups: dict[str, list[tuple[int, Job]]] = defaultdict(list)
         for position, body in enumerate(bodies):
