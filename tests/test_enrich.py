@@ -294,7 +294,7 @@ def test_a_batch_with_repeated_user_agents_enriches_fast() -> None:
 
 
 def test_the_fallback_engine_answers_as_the_rust_one() -> None:
-    pytest.importorskip("ua_parser_rs")
+    import ua_parser_rs  # noqa: F401 - pinned in requirements.txt: the accelerator must be there
     from ua_parser import BasicResolver, Domain, load_builtins
 
     rust, python = useragent._resolver(), BasicResolver(load_builtins())
