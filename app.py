@@ -40,6 +40,15 @@ def script():  # type: ignore[no-untyped-def]
 
 
 # The processor functions share this zip but import only processor code, on first call.
+def processor_middleware(event, get_response):  # type: ignore[no-untyped-def]
+    from processor_lambda.observability import sqs_middleware
+
+    return sqs_middleware(event, get_response)
+
+
+app.register_middleware(processor_middleware, "sqs")
+
+
 @app.on_sqs_message(
     queue=os.environ.get("TALLY_SQS_QUEUE_NAME", "tally-dev-events"),
     batch_size=int(os.environ.get("TALLY_SQS_BATCH_SIZE", "1000")),

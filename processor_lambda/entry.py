@@ -3,11 +3,12 @@ Tests (and local mode) hand in their own pipeline or rollup instead."""
 
 import dataclasses
 import os
+import time
 from typing import Any
 
 from .pipeline import Pipeline, build_pipeline
 from .rollup import Rollup
-from .sqs_handler import SqsBatchHandler
+from .sqs_handler import PartialBatchFailure, SqsBatchHandler
 
 _handler: SqsBatchHandler | None = None
 _rollup: Rollup | None = None
@@ -43,7 +44,19 @@ def reset() -> None:
 
 
 def handle_sqs(event: dict[str, Any]) -> dict[str, Any]:
-    return sqs_handler()(event)
+    from . import observability
+
+    started = time.perf_counter()
+    handler = sqs_handler()
+    size = len(event.get("Records", []))
+    try:
+        result = handler(event)
+    except PartialBatchFailure as exc:
+        observability.record_batch(size, len(exc.message_ids) + handler.last_dead, handler.last_dead, started)
+        raise
+    failed = len(result.get("batchItemFailures", []))
+    observability.record_batch(size, failed + handler.last_dead, handler.last_dead, started)
+    return result
 
 
 def run_rollup() -> dict[str, Any]:

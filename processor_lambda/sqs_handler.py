@@ -45,6 +45,7 @@ class SqsBatchHandler:
         self.dlq = dlq  # a queue name or URL
         self.report_failures = report_failures
         self._queue_urls: dict[str, str] = {}
+        self.last_dead = 0  # messages the last batch sent to the DLQ, for the batch metrics
 
     @property
     def client(self) -> Any:
@@ -54,11 +55,13 @@ class SqsBatchHandler:
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         records: list[Record] = event.get("Records", [])
+        self.last_dead = 0
         results = self.pipeline.process([record["body"] for record in records])
         failed = [(r, res) for r, res in zip(records, results, strict=True) if not res.ok]
         if not failed:
             return {"batchItemFailures": []}
         dead = self._dead_letter([(r, res) for r, res in failed if res.error and not res.error.retryable])
+        self.last_dead = len(dead)
         retry = [(r, res) for r, res in failed if r["messageId"] not in dead]
         if not retry:
             return {"batchItemFailures": []}

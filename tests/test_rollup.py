@@ -1,6 +1,7 @@
 """The rollup: sealing closed buckets exactly, refusing to clear a bucket that moved under it,
 refreshing open buckets, and running through the Chalice schedule and SQS handlers."""
 
+import json
 from typing import Any
 
 import pytest
@@ -68,7 +69,7 @@ def test_rollup_is_idempotent(proc: Processor) -> None:
     assert {k: {a: v for a, v in item.items() if a != "sat"} for k, item in again.items()} == strip
 
 
-def test_chalice_wiring_runs_the_processor_and_the_rollup(proc: Processor) -> None:
+def test_chalice_wiring_runs_the_processor_and_the_rollup(proc: Processor, capsys: Any) -> None:
     from chalice.test import Client
 
     from app import app
@@ -81,6 +82,10 @@ def test_chalice_wiring_runs_the_processor_and_the_rollup(proc: Processor) -> No
                                                  queue_name="tally-test-events")  # fmt: skip
         client.lambda_.invoke("process_events", event)
         assert [e["event_id"] for e in proc.stored()] == ["via-chalice"]
+        emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+        batch = next(line for line in emf if "BatchSize" in line)
+        assert (batch["BatchSize"], batch["RecordsProcessed"], batch["RecordsFailed"]) == ([1.0], [1.0], [0.0])
+        assert (batch["stage"], batch["service"]) == ("dev", "processor")
         result = client.lambda_.invoke("rollup", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))  # fmt: skip
         assert result.payload["refreshed"] >= 1

@@ -1,0 +1,38 @@
+"""Powertools Logger and Metrics for the processor functions (namespace ``Tally``, dimensions
+stage and service). One EMF line per SQS batch: its size, outcomes and duration."""
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "processor"
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace="Tally", service=SERVICE)
+metrics.set_default_dimensions(stage=os.environ.get("TALLY_STAGE", "dev"))
+
+
+def sqs_middleware(event: Any, get_response: Callable[..., Any]) -> Any:
+    """Chalice middleware for the SQS function: Lambda context on every log line, metrics
+    flushed once per batch (with the cold-start metric on the first)."""
+    from chalice.app import ConvertToMiddleware
+
+    flush = ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=True))
+    context = ConvertToMiddleware(logger.inject_lambda_context())
+    return context(event, lambda inner: flush(inner, get_response))
+
+
+def record_batch(size: int, failed: int, dead: int, started: float) -> None:
+    metrics.add_metric(name="BatchSize", unit=MetricUnit.Count, value=size)
+    metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=size - failed)
+    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failed - dead)
+    metrics.add_metric(name="RecordsDeadLettered", unit=MetricUnit.Count, value=dead)
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    metrics.add_metric(name="BatchDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
+    if failed:
+        logger.warning("batch settled with failures", extra={"size": size, "failed": failed, "dead": dead})
+    else:
+        logger.info("batch processed", extra={"size": size, "ms": duration_ms})
