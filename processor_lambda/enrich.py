@@ -43,17 +43,18 @@ def enrich(event: Mapping[str, Any], site_ip_handling: str, salt: bytes) -> dict
     return enriched
 
 
-def _ip(value: object, handling: str) -> tuple[IPAddress | None, str | None]:
-    """(parsed address, what to store), memoised: busy sites see the same IPs again and again."""
+def _ip(value: object, handling: str) -> tuple[str | None, str | None]:
+    """(normalised address, what to store), memoised: busy sites see the same IPs again and
+    again, and formatting an address costs more than looking it up."""
     if not isinstance(value, str):
         return None, None
     return _ip_cached(value, handling)
 
 
 @functools.lru_cache(maxsize=16384)
-def _ip_cached(value: str, handling: str) -> tuple[IPAddress | None, str | None]:
+def _ip_cached(value: str, handling: str) -> tuple[str | None, str | None]:
     address = parse_ip(value)
-    return address, apply_ip_handling(address, handling)
+    return (str(address) if address is not None else None), apply_ip_handling(address, handling)
 
 
 def salt_day(event_time_iso: str) -> str:
@@ -93,14 +94,14 @@ def apply_ip_handling(address: IPAddress | None, handling: str) -> str | None:
     return str(ipaddress.IPv6Address(int(address) & _IPV6_TRUNCATE))
 
 
-def visitor_id(site: object, address: IPAddress | None, user_agent: object, salt: bytes) -> str | None:
+def visitor_id(site: object, address: IPAddress | str | None, user_agent: object, salt: bytes) -> str | None:
     """32 hex characters identifying (site, IP, user agent) within one salt's day.
 
     A keyed BLAKE2b hash: once the day's salt is deleted nobody can get back from the id to
     the IP, nor link a visitor across days or sites. None when there is neither IP nor user
     agent, since every such event (server-side events, say) would otherwise be one visitor."""
     ua = user_agent if isinstance(user_agent, str) else ""
-    if address is None and not ua:
+    if not address and not ua:
         return None
     key = bytes(salt) if len(salt) <= _MAX_KEY else hashlib.blake2b(salt).digest()
     digest = hashlib.blake2b(key=key, digest_size=16)

@@ -21,21 +21,22 @@ _FIELDS = {
     "h": "host", "pr": "properties",
 }  # fmt: skip
 _SHORT = {field: short for short, field in _FIELDS.items()}
+_LONG = ("u", "r", "ua", "h", "rh", "s")
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 DAY = 86400
 MAX_TEXT = 2048
 
 
 def to_item(event: dict[str, Any], retention_days: int, now: float) -> dict[str, Any]:
-    packed = {}
-    for field, short in _SHORT.items():
-        value = event.get(field)
-        if value:
-            packed[short] = value[:MAX_TEXT] if isinstance(value, str) else value
+    packed = {short: event[field] for field, short in _SHORT.items() if event.get(field)}
+    for short in _LONG:  # only these can be long; the rest are bounded where they are made
+        if short in packed and len(packed[short]) > MAX_TEXT:
+            packed[short] = packed[short][:MAX_TEXT]
     item: dict[str, Any] = {
         "pk": {"S": keys.event_pk(event["site"], event["event_time"], event["event_id"])},
         "sk": {"S": keys.event_sk(event["event_time"], event["event_id"])},
         "n": {"S": str(event.get("name") or "pageview")[:200]},
-        "e": {"S": json.dumps(packed, separators=(",", ":"), ensure_ascii=False)},
+        "e": {"S": _ENCODE(packed)},
         "ttl": {"N": str(int(now) + retention_days * DAY)},
     }
     if event.get("path"):
