@@ -121,7 +121,7 @@ def mock_aws() -> Iterator[MockAws]:
         try:
             create_table(aws.client("dynamodb"), STAGE, "SitesTable")
             urls = create_queues(aws.client("sqs"), STAGE)
-            # Deployed stages name the queue by URL (the stack's output), sparing a GetQueueUrl.
+            # By URL, sparing the first request a GetQueueUrl (the stages still name it; docs/benchmarks.md).
             env["TALLY_QUEUE_URL"] = "sqs://" + urls["EventsQueue"]
             created = sites.create("bench", origins=(ORIGIN,))
             DynamoSites(SITES_TABLE).put(created.site)
