@@ -18,7 +18,6 @@ from tally_contract.timeutil import parse_time
 
 from . import referrer, useragent
 
-IP_HANDLING = ("keep", "truncate", "drop")
 # Anything longer is no IP address; the check keeps ipaddress from reading a megabyte of junk.
 _MAX_IP = 64
 _IPV4_TRUNCATE = 0xFFFF_FF00  # keep /24

@@ -63,15 +63,5 @@ def hours_in(granularity: str, bucket_id: str) -> Iterator[str]:
         yield (start + timedelta(hours=offset)).strftime("%Y-%m-%dT%H")
 
 
-def buckets_between(granularity: str, start: datetime, end: datetime) -> list[str]:
-    """Bucket ids covering [start, end], oldest first."""
-    current = parse_bucket(granularity, bucket(granularity, _iso(start)))
-    out = []
-    while current <= end:
-        out.append(bucket(granularity, _iso(current)))
-        current += STEP[granularity]
-    return out
-
-
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

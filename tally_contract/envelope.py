@@ -7,7 +7,6 @@ know (``bid``, ``tags``, ``backtrace``...) pass through untouched.
 
 import os
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -117,7 +116,3 @@ def decode(body: str | bytes) -> Job:
     if payload["class"] in ACTIVEJOB_WRAPPERS:
         activejob.check_payload(payload["args"])
     return Job(payload)
-
-
-def new_correlation_id() -> str:
-    return str(uuid.uuid4())

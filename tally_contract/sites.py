@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-IP_HANDLING = ("keep", "truncate", "drop")
-
 
 @dataclass(frozen=True)
 class Site:

@@ -33,24 +33,6 @@ RESULT = "TALLY_PACKAGE_RESULT "
 FAILED = "TALLY_PACKAGE_FAILED "
 ORIGIN = "https://shop.example.com"
 
-# Modules whose origin the test checks: from the zip, or from the runtime (here: the venv).
-WATCHED = (
-    "app",
-    "chalice",
-    "ingest_lambda",
-    "tally_contract",
-    "tally_contract.sites_dynamodb",
-    "tally_contract.queues.sqs_queue",
-    "processor_lambda",
-    "processor_lambda.entry",
-    "aws_lambda_powertools",
-    "redis",
-    "jmespath",
-    "botocore",
-    "boto3",
-    "moto",
-)
-
 
 class LambdaContext:
     function_name = "tally-dev-APIHandler"
@@ -129,9 +111,10 @@ def set_environment(environment: dict[str, str]) -> None:
     )
 
 
-def origins() -> dict[str, str | None]:
+def origins(watched: list[str]) -> dict[str, str | None]:
+    """Where each module the test checks was loaded from (the list comes with the spec)."""
     found: dict[str, str | None] = {}
-    for name in WATCHED:
+    for name in watched:
         module = sys.modules.get(name)
         found[name] = getattr(module, "__file__", None) if module else None
     return found
@@ -193,7 +176,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
             messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
             report["messages"] = [m["Body"] for m in messages.get("Messages", [])]
 
-    report["modules"] = origins()
+    report["modules"] = origins(spec["watched"])
     return report
 
 

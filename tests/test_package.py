@@ -277,6 +277,7 @@ def test_chalice_package_serves_a_request_from_the_zip_alone(tmp_path: Path) -> 
         "url": PAGE,
         "packages": sorted(OUR_PACKAGES),
         "runtime_provided": sorted(RUNTIME_PROVIDED),
+        "watched": [*FROM_ZIP, *FROM_RUNTIME],
     }
     report = run_driver(spec, empty)
     check_origins(report, code_dir)
