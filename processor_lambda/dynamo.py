@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tally_contract import aws
 
 from .errors import ConditionFailed, StorageError
+from .lean_client import make_lean
 
 Item = dict[str, Any]
 BATCH = 25
@@ -63,7 +64,7 @@ class DynamoStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = aws.client("dynamodb", validate=False)
+            self._client = make_lean(aws.client("dynamodb", validate=False))
         return self._client
 
     @property

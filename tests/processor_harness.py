@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor_lambda.dynamo import DynamoStore
+from processor_lambda.lean_client import make_lean
 from processor_lambda.pipeline import PROCESS_REQUEST_JOB, Pipeline
 from processor_lambda.registry import Registry
 from processor_lambda.request_job import RequestProcessor, SiteSettings, Tables
@@ -60,7 +61,8 @@ def make_processor(client: Any, *, default_site: str | None = "shop", store: Dyn
     )
     sites = DynamoSites(create_table(client, "test", "SitesTable"), client=client)
     sites.put(Site(site_id="shop", write_key="wk_shop", secret_hash="x", ip_handling="truncate", retention_days=30))
-    store = store or DynamoStore(client, sleep=lambda _: None)
+    # The lean client, as the Lambda builds it: every processor test runs the fast serializer.
+    store = store or DynamoStore(make_lean(client), sleep=lambda _: None)
     registry = Registry()
     now = [NOW]
     processor = RequestProcessor(store, tables, SiteSettings(sites.by_id), default_site=default_site,
