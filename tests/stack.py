@@ -92,6 +92,13 @@ def stage_environment(stage: str) -> dict[str, str]:
     return dict(CONFIG["stages"][stage]["environment_variables"])
 
 
+def stack_parameters(stage: str) -> dict[str, str]:
+    """What `make deploy` passes: the stage, then infra/stages/<stage>.params."""
+    lines = (TEMPLATE.parent / "stages" / f"{stage}.params").read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
+    return {"Stage": stage, **{key: value for key, value in pairs}}
+
+
 @contextmanager
 def deployed(stage: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     import boto3
@@ -108,7 +115,7 @@ def deployed(stage: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         cloudformation.create_stack(
             StackName=f"tally-{stage}",
             TemplateBody=TEMPLATE.read_text(),
-            Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in stack_parameters(stage).items()],
         )
         (described,) = cloudformation.describe_stacks(StackName=f"tally-{stage}")["Stacks"]
         assert described["StackStatus"] == "CREATE_COMPLETE", described.get("StackStatusReason")
