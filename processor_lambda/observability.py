@@ -15,14 +15,25 @@ metrics = Metrics(namespace="Tally", service=SERVICE)
 metrics.set_default_dimensions(stage=os.environ.get("TALLY_STAGE", "dev"))
 
 
+_traced: list[Callable[..., Any] | None] = []
+
+
 def sqs_middleware(event: Any, get_response: Callable[..., Any]) -> Any:
     """Chalice middleware for the SQS function: Lambda context on every log line, metrics
-    flushed once per batch (with the cold-start metric on the first)."""
+    flushed once per batch (with the cold-start metric on the first), X-Ray when switched on."""
     from chalice.app import ConvertToMiddleware
 
+    from tally_contract import tracing
+
+    if not _traced:
+        _traced.append(tracing.middleware(SERVICE))
     flush = ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=True))
     context = ConvertToMiddleware(logger.inject_lambda_context())
-    return context(event, lambda inner: flush(inner, get_response))
+    handler = get_response
+    if _traced[0] is not None:
+        trace = _traced[0]
+        handler = lambda inner: trace(inner, get_response)  # noqa: E731
+    return context(event, lambda inner: flush(inner, handler))
 
 
 def record_batch(size: int, failed: int, dead: int, started: float) -> None:
