@@ -42,7 +42,7 @@ lint-infra: install
 	for s in $(CHALICE_STAGES); do \
 	  (cd "$$tmp" && PYTHONDONTWRITEBYTECODE=1 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
 	    $(CURDIR)/$(BIN)/chalice package --stage $$s "out-$$s" >/dev/null) || exit 1; \
-	  $(BIN)/cfn-lint "$$tmp/out-$$s/sam.json" || exit 1; \
+	  echo "cfn-lint: chalice package --stage $$s" && $(BIN)/cfn-lint "$$tmp/out-$$s/sam.json" || exit 1; \
 	done
 
 types: install
