@@ -109,3 +109,36 @@ def test_every_grant_is_used(stage: str, monkeypatch: pytest.MonkeyPatch, iam_re
                     if not any(f == function and iam_audit.allowed(single, a, arn) for f, a, arn in used):
                         unused.append(f"{function} {sid}: {action} on {resource}")
     assert not unused, "granted but never used:\n" + "\n".join(unused)
+
+
+def test_the_audit_refuses_what_a_policy_does_not_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = "arn:aws:sqs:us-east-1:123456789012:tally-test-events"
+    send = iam_audit.Call("api_handler", "sqs:SendMessage", queue)
+    assert iam_audit.violations([send]) == []
+    assert send.for_stage("prod") == "arn:aws:sqs:us-east-1:123456789012:tally-prod-events"
+    receive = iam_audit.Call("api_handler", "sqs:ReceiveMessage", queue)
+    assert len(iam_audit.violations([receive])) == len(iam_audit.STAGES)
+    other_queue = iam_audit.Call("api_handler", "sqs:SendMessage", queue + "-dlq")
+    assert len(iam_audit.violations([other_queue])) == len(iam_audit.STAGES)
+    # The ingest may query the write-key index, not the table itself.
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/tally-test-sites"
+    assert iam_audit.violations([iam_audit.Call("api_handler", "dynamodb:Query", table + "/index/by_write_key")]) == []
+    assert iam_audit.violations([iam_audit.Call("api_handler", "dynamodb:Query", table)])
+    with pytest.raises(AssertionError, match="not named tally-<stage>-<name>"):
+        iam_audit.violations([iam_audit.Call("api_handler", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:events")])
+
+
+def test_batch_calls_are_checked_as_their_single_action() -> None:
+    class Meta:
+        service_model = type("Model", (), {"signing_name": "sqs"})
+        region_name = "us-east-1"
+
+    recorder = iam_audit.Recorder()
+    token = iam_audit.FUNCTION.set("process_events")
+    try:
+        url = "https://sqs.us-east-1.amazonaws.com/123456789012/tally-test-events"
+        recorder.record(type("Client", (), {"meta": Meta})(), "DeleteMessageBatch", {"QueueUrl": url})
+    finally:
+        iam_audit.FUNCTION.reset(token)
+    (call,) = recorder.take()
+    assert (call.action, call.arn) == ("sqs:DeleteMessage", "arn:aws:sqs:us-east-1:123456789012:tally-test-events")

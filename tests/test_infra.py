@@ -101,7 +101,7 @@ def _stored(stack: Stack) -> list[dict[str, Any]]:
 
 @alarms_skipped
 @pytest.mark.parametrize("stage", STAGES)
-def test_ingest_to_rollup_against_the_stack(stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ingest_to_rollup_against_the_stack(stage: str, monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
     from processor_lambda import entry
     from processor_lambda.dynamo import DynamoStore
     from processor_lambda.request_job import Tables
@@ -129,6 +129,12 @@ def test_ingest_to_rollup_against_the_stack(stage: str, monkeypatch: pytest.Monk
         report = stack.rollup()
         assert report["sealed"] > 0 and report["still_dirty"] == 0
         assert report["events_read"] == 21 * 3, "each event read once per granularity (minute, hour, day)"
+        # The line as the Powertools logger writes it (JSON, with the Lambda context).
+        from processor_lambda.observability import logger
+
+        (record,) = [r for r in caplog.records if r.getMessage() == "rollup finished"]
+        finished = json.loads(logger.registered_formatter.format(record))
+        assert finished["function_name"] == f"tally-{stage}-rollup" and finished["sealed"] == report["sealed"]
         dead = stack.client("sqs").get_queue_attributes(
             QueueUrl=stack.outputs["EventsDeadLetterQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
         )
