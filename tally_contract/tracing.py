@@ -1,7 +1,7 @@
 """X-Ray tracing through Powertools' Tracer, as Chalice middleware, only when switched on.
 
 Building a Powertools ``Tracer`` imports ``aws_xray_sdk`` even when tracing is disabled (about
-0.5 s measured on this machine, more than the whole ingest cold start), so neither is imported
+0.6 s measured on this machine, more than the whole ingest cold start), so neither is imported
 unless ``POWERTOOLS_TRACE_DISABLED`` is explicitly ``false``. Tracing also needs X-Ray active
 on the function (``"xray": true`` in .chalice/config.json) and ``aws-xray-sdk`` in the package
 (docs/operations.md, "Tracing"); where the SDK is missing the function runs untraced.

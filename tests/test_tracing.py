@@ -115,3 +115,18 @@ def test_tracing_on_wraps_each_request_and_batch() -> None:
     report, emf = run(PROCESSOR, "false")
     assert (report["status"], report["xray"]) == ({"batchItemFailures": []}, True)
     assert emf["BatchSize"]["value"] == [1.0]
+
+
+def test_tracing_on_without_the_sdk_runs_untraced(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
+    from tally_contract import tracing
+
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
+    for name in [
+        m
+        for m in sys.modules
+        if m == "aws_xray_sdk" or m.startswith(("aws_xray_sdk.", "aws_lambda_powertools.tracing"))
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "aws_xray_sdk", None)
+    assert tracing.middleware("ingest") is None
+    assert "tracing requested but unavailable" in caplog.text
