@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test-deps test check lint types bench clean
+.PHONY: install test-deps test check lint lint-infra types bench clean deploy destroy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or make PY=python3)"; exit 1; }
@@ -27,9 +27,23 @@ test-deps:
 test: install test-deps
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install lint-infra
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# cfn-lint over infra/template.yaml and over what `chalice package` makes of each stage (built
+# in a temp dir from a bytecode-free copy: vendor/ symlinks would otherwise ship __pycache__).
+CHALICE_STAGES := dev prod
+lint-infra: install
+	$(BIN)/cfn-lint infra/template.yaml
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	tar -c --exclude=__pycache__ --exclude='*.pyc' --exclude=.chalice/deployments --exclude=.chalice/deployed \
+	  app.py requirements.txt .chalice vendor ingest_lambda processor_lambda tally_contract | tar -x -C "$$tmp" && \
+	for s in $(CHALICE_STAGES); do \
+	  (cd "$$tmp" && PYTHONDONTWRITEBYTECODE=1 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
+	    $(CURDIR)/$(BIN)/chalice package --stage $$s "out-$$s" >/dev/null) || exit 1; \
+	  echo "cfn-lint: chalice package --stage $$s" && $(BIN)/cfn-lint "$$tmp/out-$$s/sam.json" || exit 1; \
+	done
 
 types: install
 	$(BIN)/mypy
@@ -41,3 +55,24 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+
+# Deploy one stage: the stack (queues, tables, alarms, dashboard), then the Chalice app, then
+# the stage's API Gateway throttling. Settings per stage: infra/stages/<stage>.params and
+# .chalice/config.json. ALARM_EMAIL=you@example.com subscribes an address to the alarms.
+STAGE ?= dev
+AWS ?= aws
+ALARM_EMAIL ?=
+deploy: install
+	@test -f infra/stages/$(STAGE).params || { echo "no infra/stages/$(STAGE).params"; exit 1; }
+	$(AWS) cloudformation deploy --template-file infra/template.yaml --stack-name tally-$(STAGE) \
+	  --no-fail-on-empty-changeset \
+	  --parameter-overrides Stage=$(STAGE) AlarmEmail=$(ALARM_EMAIL) $$(grep -v '^#' infra/stages/$(STAGE).params)
+	find ingest_lambda processor_lambda tally_contract -name __pycache__ -prune -exec rm -rf {} +
+	PYTHONDONTWRITEBYTECODE=1 $(BIN)/chalice deploy --stage $(STAGE)
+	$(BIN)/python infra/throttle.py --stage $(STAGE)
+
+# Remove the app, then the stack. The stack owns the tables: their data goes with them.
+destroy: install
+	$(BIN)/chalice delete --stage $(STAGE)
+	$(AWS) cloudformation delete-stack --stack-name tally-$(STAGE)
+	$(AWS) cloudformation wait stack-delete-complete --stack-name tally-$(STAGE)

@@ -49,6 +49,15 @@ def processor_middleware(event, get_response):  # type: ignore[no-untyped-def]
 app.register_middleware(processor_middleware, "sqs")
 
 
+def rollup_middleware(event, get_response):  # type: ignore[no-untyped-def]
+    from processor_lambda.observability import scheduled_middleware
+
+    return scheduled_middleware(event, get_response)
+
+
+app.register_middleware(rollup_middleware, "scheduled")
+
+
 @app.on_sqs_message(
     queue=os.environ.get("TALLY_SQS_QUEUE_NAME", "tally-dev-events"),
     batch_size=int(os.environ.get("TALLY_SQS_BATCH_SIZE", "1000")),

@@ -14,6 +14,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from chalice.app import ConvertToMiddleware
 
+from tally_contract import tracing
+
 from .errors import IngestError
 
 NAMESPACE = "Tally"
@@ -25,10 +27,12 @@ metrics.set_default_dimensions(stage=os.environ.get("TALLY_STAGE", "dev"))
 
 def middlewares() -> list[Callable[..., Any]]:
     """HTTP middleware, outermost first: correlation id on every log line, metrics flushed
-    once per request (with the cold-start metric on the first)."""
+    once per request (with the cold-start metric on the first), X-Ray when switched on."""
+    traced = tracing.middleware(SERVICE)
     return [
         ConvertToMiddleware(logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)),
         ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=True)),
+        *([traced] if traced else []),
         _accept_header,
     ]
 

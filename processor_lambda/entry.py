@@ -60,4 +60,8 @@ def handle_sqs(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_rollup() -> dict[str, Any]:
-    return dataclasses.asdict(rollup().run())
+    from . import observability
+
+    report = dataclasses.asdict(rollup().run())
+    observability.record_rollup(report)
+    return report

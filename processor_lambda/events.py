@@ -24,9 +24,15 @@ def from_job(job: Job, default_site: str | None) -> dict[str, Any]:
     if len(arguments) != 1 or not isinstance(arguments[0], dict):
         raise JobFailed("ProcessRequestJob takes one hash argument", retryable=False)
     try:
-        return _normalise(arguments[0], job, default_site)
+        event = _normalise(arguments[0], job, default_site)
     except FieldError as exc:
         raise JobFailed(f"invalid event: {exc}", retryable=False) from None
+    # The API request that accepted the event rides on the job (not in the event): keep it
+    # with the stored event so a log line of either end leads to the other.
+    correlation_id = job.payload.get("correlation_id")
+    if isinstance(correlation_id, str) and correlation_id:
+        event = {**event, "correlation_id": correlation_id[:64]}  # a copy: the job stays as it came
+    return event
 
 
 def _normalise(raw: dict[str, Any], job: Job, default_site: str | None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ _FIELDS = {
     "b": "browser", "bv": "browser_version", "os": "os", "d": "device", "bot": "bot",
     "v": "visitor_id", "us": "utm_source", "um": "utm_medium", "uc": "utm_campaign",
     "ut": "utm_term", "ux": "utm_content", "gc": "gclid", "fc": "fbclid", "mc": "msclkid",
-    "h": "host", "pr": "properties",
+    "h": "host", "pr": "properties", "ci": "correlation_id",
 }  # fmt: skip
 _SHORT = {field: short for short, field in _FIELDS.items()}
 _LONG = ("u", "r", "ua", "h", "rh", "s")

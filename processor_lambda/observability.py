@@ -15,14 +15,40 @@ metrics = Metrics(namespace="Tally", service=SERVICE)
 metrics.set_default_dimensions(stage=os.environ.get("TALLY_STAGE", "dev"))
 
 
+_traced: list[Callable[..., Any] | None] = []
+
+
 def sqs_middleware(event: Any, get_response: Callable[..., Any]) -> Any:
     """Chalice middleware for the SQS function: Lambda context on every log line, metrics
-    flushed once per batch (with the cold-start metric on the first)."""
+    flushed once per batch (with the cold-start metric on the first), X-Ray when switched on."""
     from chalice.app import ConvertToMiddleware
 
     flush = ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=True))
     context = ConvertToMiddleware(logger.inject_lambda_context())
-    return context(event, lambda inner: flush(inner, get_response))
+    handler = _traced_handler(get_response)
+    return context(event, lambda inner: flush(inner, handler))
+
+
+def scheduled_middleware(event: Any, get_response: Callable[..., Any]) -> Any:
+    """Chalice middleware for the rollup: Lambda context on its log lines, X-Ray when on."""
+    from chalice.app import ConvertToMiddleware
+
+    return ConvertToMiddleware(logger.inject_lambda_context())(event, _traced_handler(get_response))
+
+
+def _traced_handler(get_response: Callable[..., Any]) -> Callable[..., Any]:
+    from tally_contract import tracing
+
+    if not _traced:
+        _traced.append(tracing.middleware(SERVICE))
+    trace = _traced[0]
+    if trace is None:
+        return get_response
+    return lambda inner: trace(inner, get_response)
+
+
+def record_rollup(report: dict[str, Any]) -> None:
+    logger.info("rollup finished", extra=report)
 
 
 def record_batch(size: int, failed: int, dead: int, started: float) -> None:

@@ -6,6 +6,7 @@ whole, which rewrites its raw item harmlessly and may re-add counters that had l
 rollup then recomputes those buckets from the raw events (docs/data-model.md).
 """
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -22,6 +23,9 @@ from .results import JobFailed, RecordResult
 from .salts import DailySalts
 
 SLICE = 500
+# A child of the Powertools logger "processor": JSON lines with the Lambda context, and debug
+# lines only where POWERTOOLS_LOG_LEVEL or the debug sampling rate let them through.
+logger = logging.getLogger("processor.events")
 DEFAULT_SETTINGS = Site(site_id="", write_key="", secret_hash="")
 
 
@@ -88,6 +92,7 @@ class RequestProcessor:
         for position, event in prepared:
             error = failed.get(event["event_id"])
             results[position] = RecordResult.failure(error) if error else RecordResult.success()
+        _log(prepared, failed)
         return [result or RecordResult.failure(JobFailed("not processed")) for result in results]
 
     def _prepare(self, job: Job, now: float) -> tuple[dict[str, Any], Site]:
@@ -114,3 +119,16 @@ class RequestProcessor:
                 if counters.touched_by(event, not_landed):
                     failed[event["event_id"]] = JobFailed("aggregate counters were not all updated")
         return failed
+
+
+def _log(prepared: list[tuple[int, dict[str, Any]]], failed: dict[str, JobFailed]) -> None:
+    """Which API requests' events were stored (debug) or not (warning), by correlation id."""
+    if failed:
+        lost = [(e["event_id"], e.get("correlation_id")) for _, e in prepared if e["event_id"] in failed]
+        logger.warning(
+            "events not stored",
+            extra={"events": [{"event_id": i, "correlation_id": c, "error": str(failed[i])} for i, c in lost[:20]]},
+        )
+    if logger.isEnabledFor(logging.DEBUG):
+        stored = sorted({str(e.get("correlation_id")) for _, e in prepared if e["event_id"] not in failed})
+        logger.debug("events stored", extra={"count": len(prepared) - len(failed), "correlation_ids": stored})

@@ -88,7 +88,7 @@ def test_sites_table_outage_is_a_503_not_a_500(table: str, boto: Any) -> None:
 
 
 def test_missing_queue_is_a_503_and_health_says_so(table: str) -> None:
-    harness = _harness("sqs://tally-test-missing", table)
+    harness = _harness("sqs://tally-test-events", table)  # never created
     assert harness.post({"url": EVENT["url"]}).status == 503
     assert harness.request("GET", "/health").status == 503
 

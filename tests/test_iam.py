@@ -1,0 +1,144 @@
+"""Least privilege, both ways.
+
+Every test of the suite already fails when a handler makes an AWS call its function's policy
+does not allow (the autouse fixture in conftest.py, tests/iam_audit.py). This module runs every
+path that touches AWS (ingest, health, a processor batch with good, poison, oversized and
+failing jobs, a second processor instance, the rollup) against the stack of each stage, and
+fails when a policy grants an action on a resource that no path used: a grant nobody needs.
+"""
+
+from typing import Any
+
+import pytest
+
+from processor_lambda import entry
+from processor_lambda.rollup import Rollup
+from tally_contract import envelope
+from tally_contract.envelope import JobOptions
+from tests import iam_audit
+from tests.stack import Stack, deployed
+
+# Grants the code never exercises because AWS uses them on the function's behalf: the Lambda
+# runtime writes the logs; the SQS event source mapping polls and deletes with the role of
+# the function it invokes.
+USED_BY_AWS = {
+    "api_handler": {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
+    "rollup": {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
+    "process_events": {
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
+}
+
+
+def test_policies_name_no_wildcard_beyond_logs_and_xray() -> None:
+    for stage in iam_audit.STAGES:
+        for function in iam_audit.FUNCTIONS:
+            for sid, actions, resources in iam_audit.statements(iam_audit.policy(function, stage)):
+                assert all("*" not in action for action in actions), (stage, function, sid)
+                if all(a.startswith(("logs:", "xray:")) for a in actions):
+                    continue
+                for resource in resources:
+                    name = resource.rsplit(":", 1)[-1]
+                    assert "*" not in name and f"tally-{stage}-" in name, (stage, function, sid, resource)
+
+
+def exercise_every_path(stack: Stack) -> None:
+    """Each AWS-touching path of the three functions, through app.py's handlers."""
+    assert stack.post([{"url": "https://shop.example.com/"}]).status == 202
+    assert stack.get("/health").status == 200
+    stack.process(stack.receive())
+    # A poison job, an event too large for DynamoDB (BatchWriteItem refuses the batch, each
+    # item is retried alone), and a job whose handler fails (the others are deleted).
+    sqs = stack.client("sqs")
+    huge = envelope.build([{"site": "shop", "url": "https://shop.example.com/", "received_at": 1795440000,
+                            "properties": {"blob": "x" * 420_000}}])  # fmt: skip
+    flaky = envelope.build([1], JobOptions(job_class="Flaky"))
+    stack.post([{"url": "https://shop.example.com/a"}])
+    for body in ("not a job", envelope.encode(huge), envelope.encode(flaky)):
+        sqs.send_message(QueueUrl=stack.outputs["EventsQueueUrl"], MessageBody=body)
+    entry.sqs_handler().pipeline.registry.register("Flaky", _fail)
+    with pytest.raises(Exception, match="will be retried"):
+        stack.process(stack.receive())
+    # A fresh instance finds the day's salt already made.
+    entry.reset()
+    stack.post([{"url": "https://shop.example.com/b"}])
+    stack.process(stack.receive())
+    entry.rollup(Rollup(_store(), _tables(), clock=lambda: 4_000_000_000.0))
+    assert stack.rollup()["sealed"] > 0
+
+
+def _fail(arguments: list[Any], job: Any) -> None:
+    raise ConnectionError("upstream down")
+
+
+def _store() -> Any:
+    from processor_lambda.dynamo import DynamoStore
+
+    return DynamoStore()
+
+
+def _tables() -> Any:
+    import os
+
+    from processor_lambda.request_job import Tables
+
+    return Tables(events=os.environ["TALLY_EVENTS_TABLE"], aggregates=os.environ["TALLY_AGGREGATES_TABLE"])
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS.+Alarm")
+@pytest.mark.parametrize("stage", iam_audit.STAGES)
+def test_every_grant_is_used(stage: str, monkeypatch: pytest.MonkeyPatch, iam_recorder: Any) -> None:
+    with deployed(stage, monkeypatch) as stack:
+        iam_recorder.take()
+        exercise_every_path(stack)
+        calls = iam_recorder.calls  # left for the autouse check: every one must be allowed too
+        used = {(c.function, c.action.lower(), c.for_stage(stage)) for c in calls}
+    unused = []
+    for function in iam_audit.FUNCTIONS:
+        for sid, actions, resources in iam_audit.statements(iam_audit.policy(function, stage)):
+            for action in actions:
+                if action in USED_BY_AWS[function]:
+                    continue
+                for resource in resources:
+                    single = {"Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
+                    if not any(f == function and iam_audit.allowed(single, a, arn) for f, a, arn in used):
+                        unused.append(f"{function} {sid}: {action} on {resource}")
+    assert not unused, "granted but never used:\n" + "\n".join(unused)
+
+
+def test_the_audit_refuses_what_a_policy_does_not_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = "arn:aws:sqs:us-east-1:123456789012:tally-test-events"
+    send = iam_audit.Call("api_handler", "sqs:SendMessage", queue)
+    assert iam_audit.violations([send]) == []
+    assert send.for_stage("prod") == "arn:aws:sqs:us-east-1:123456789012:tally-prod-events"
+    receive = iam_audit.Call("api_handler", "sqs:ReceiveMessage", queue)
+    assert len(iam_audit.violations([receive])) == len(iam_audit.STAGES)
+    other_queue = iam_audit.Call("api_handler", "sqs:SendMessage", queue + "-dlq")
+    assert len(iam_audit.violations([other_queue])) == len(iam_audit.STAGES)
+    # The ingest may query the write-key index, not the table itself.
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/tally-test-sites"
+    assert iam_audit.violations([iam_audit.Call("api_handler", "dynamodb:Query", table + "/index/by_write_key")]) == []
+    assert iam_audit.violations([iam_audit.Call("api_handler", "dynamodb:Query", table)])
+    with pytest.raises(AssertionError, match="not named tally-<stage>-<name>"):
+        iam_audit.violations([iam_audit.Call("api_handler", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:events")])
+
+
+def test_batch_calls_are_checked_as_their_single_action() -> None:
+    class Meta:
+        service_model = type("Model", (), {"signing_name": "sqs"})
+        region_name = "us-east-1"
+
+    recorder = iam_audit.Recorder()
+    token = iam_audit.FUNCTION.set("process_events")
+    try:
+        url = "https://sqs.us-east-1.amazonaws.com/123456789012/tally-test-events"
+        recorder.record(type("Client", (), {"meta": Meta})(), "DeleteMessageBatch", {"QueueUrl": url})
+    finally:
+        iam_audit.FUNCTION.reset(token)
+    (call,) = recorder.take()
+    assert (call.action, call.arn) == ("sqs:DeleteMessage", "arn:aws:sqs:us-east-1:123456789012:tally-test-events")
