@@ -25,7 +25,7 @@ def from_environment() -> Pipeline:
 
     url = os.environ.get("TALLY_QUEUE_URL", "")
     if url.startswith(("redis://", "rediss://")):
-        return RedisPipeline(url)
+        return RedisPipeline(url, os.environ.get("TALLY_JOB_QUEUE") or "default")
     name = url.removeprefix("sqs://") or os.environ.get("TALLY_SQS_QUEUE_NAME", "")
     return SqsPipeline(name, os.environ.get("TALLY_DLQ") or None)
 

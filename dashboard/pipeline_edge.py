@@ -116,16 +116,17 @@ class SqsPipeline:
 
 
 class RedisPipeline:
-    """Sidekiq's layout: ``queue:default`` (LPUSH, the oldest job at the tail), the ``retry``
+    """Sidekiq's layout: ``queue:<name>`` (LPUSH, the oldest job at the tail), the ``retry``
     and ``dead`` sorted sets."""
 
     backend = "redis"
-    QUEUE = "queue:default"
 
-    def __init__(self, url: str, clock: Any = time.time) -> None:
+    def __init__(self, url: str, queue: str = "default", clock: Any = time.time, client: Any = None) -> None:
         import redis
 
-        self.client: Any = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=2)
+        self.client: Any = client or redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=2)
+        self.queue = queue
+        self.QUEUE = f"queue:{queue}"
         self.clock = clock
 
     def sizes(self) -> dict[str, Any]:
@@ -152,10 +153,11 @@ class RedisPipeline:
         return shown
 
     def redrive(self, limit: int) -> dict[str, int]:
-        """Each dead job goes back on its queue byte for byte, atomically with its removal."""
+        """Each dead job goes back on its own queue byte for byte, atomically with its removal."""
         moved = 0
         for member in self.client.zrange("dead", 0, limit - 1):
-            moved += int(self.client.eval(_REDRIVE, 2, "dead", self.QUEUE, member))
+            queue = f"queue:{json.loads(member).get('queue') or self.queue}"
+            moved += int(self.client.eval(_REDRIVE, 2, "dead", queue, member))
         return {"moved": moved, "failed": 0}
 
 

@@ -311,3 +311,25 @@ def test_redrive_rejects_a_bad_body(board: Board) -> None:
     assert response.status == 400 and response.json()["parameter"] == "limit"
     response = board.request("POST", "/admin/tokens", body=b'{"site": "../x"}', headers=headers)
     assert response.status == 400 and response.json()["parameter"] == "site"
+
+
+def test_tokens_expire_and_any_change_breaks_the_signature() -> None:
+    from dashboard.auth import Authenticator, AuthError, new_admin
+
+    password, record = new_admin()
+    now = [1000.0]
+    auth = Authenticator(record, clock=lambda: now[0])
+    assert auth.check_password(password) and not auth.check_password(password + "x")
+    token = auth.issue("t", "site:shop", 60)
+    assert auth.verify(token, "t").scope == "site:shop"
+    with pytest.raises(AuthError):
+        auth.verify(token, "s")  # a token is not a session cookie
+    kind, scope, expiry, nonce, signature = token.split(".")
+    forged_scope = "YWRtaW4"  # base64url("admin")
+    with pytest.raises(AuthError):
+        auth.verify(".".join([kind, forged_scope, expiry, nonce, signature]), "t")
+    with pytest.raises(AuthError):
+        auth.verify(".".join([kind, scope, str(int(expiry) + 9999), nonce, signature]), "t")
+    now[0] += 61
+    with pytest.raises(AuthError, match="expired"):
+        auth.verify(token, "t")
