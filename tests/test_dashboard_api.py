@@ -333,3 +333,25 @@ def test_tokens_expire_and_any_change_breaks_the_signature() -> None:
     now[0] += 61
     with pytest.raises(AuthError, match="expired"):
         auth.verify(token, "t")
+
+
+def test_reads_stay_within_their_documented_bounds(traffic: Board) -> None:
+    calls: list[tuple[str, str]] = []
+    traffic.proc.client.meta.events.register(
+        "provide-client-params.dynamodb.*",
+        lambda model, params, **_: calls.append((model.name, params.get("TableName", ""))),
+    )
+    day_of_minutes = {"site": "shop", "from": "2026-11-23T00:00", "to": "2026-11-23T23:59", "granularity": "m"}
+    assert len(traffic.get("/stats/series", **day_of_minutes).json()["points"]) == 1440
+    assert calls == [("BatchGetItem", "")] * 15  # 1,440 keys, 100 a call
+    calls.clear()
+    assert traffic.get("/stats/series", **day_of_minutes, event="signup").json()["totals"]["events"] == 1
+    assert [name for name, _ in calls] == ["BatchGetItem"] * 29
+    calls.clear()
+    traffic.get("/stats/top", site="shop", by="page", **{"from": "2026-11-20", "to": "2026-11-23T23"})
+    assert [name for name, _ in calls].count("Query") == 4 and "Scan" not in {name for name, _ in calls}
+    calls.clear()
+    empty_week = {"site": "shop", "from": "2026-11-01", "to": "2026-11-08"}  # nothing there: the widest call
+    page = traffic.get("/stats/events", **empty_week).json()
+    assert page["events"] == [] and page["cursor"] is not None  # 24 hours searched, more to go
+    assert calls == [("Query", traffic.proc.tables.events)] * 24 * 16
