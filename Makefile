@@ -15,8 +15,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-# System packages the tests start for real: redis-server and Debian's Sidekiq 6.4.1 / ActiveJob 6.1.
-APT_PACKAGES := redis-server ruby-sidekiq ruby-activejob
+# System packages the tests start for real: redis-server, Debian's Sidekiq 6.4.1 / ActiveJob 6.1,
+# and Chromium with its driver for the dashboard's browser test.
+APT_PACKAGES := redis-server ruby-sidekiq ruby-activejob chromium chromium-driver
 test-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tally_contract.envelope import Job
@@ -19,6 +20,7 @@ from tally_contract.sites import Site
 from . import counters, events, items
 from .dynamo import DynamoStore, Rejected
 from .enrich import enrich, salt_day
+from .errors import StorageError
 from .results import JobFailed, RecordResult
 from .salts import DailySalts
 
@@ -93,6 +95,7 @@ class RequestProcessor:
             error = failed.get(event["event_id"])
             results[position] = RecordResult.failure(error) if error else RecordResult.success()
         _log(prepared, failed)
+        self._heartbeat([event for _, event in prepared], now)
         return [result or RecordResult.failure(JobFailed("not processed")) for result in results]
 
     def _prepare(self, job: Job, now: float) -> tuple[dict[str, Any], Site]:
@@ -100,6 +103,24 @@ class RequestProcessor:
         site = self.sites.get(event["site"], now)
         salt = self.salts.for_day(salt_day(event["event_time"]), now)
         return enrich(event, site.ip_handling, salt), site
+
+    def _heartbeat(self, prepared: list[dict[str, Any]], now: float) -> None:
+        """One PutItem per batch for the dashboard's pipeline panel: when the last batch ran,
+        its size, and the lag from receipt of its oldest event. Best effort: a failed write
+        must not fail events that were stored."""
+        received = [at for at in (_epoch(e.get("received_at")) for e in prepared) if at is not None]
+        item = {
+            "pk": {"S": "heartbeat"},
+            "sk": {"S": "processor"},
+            "at": {"N": f"{now:.3f}"},
+            "n": {"N": str(len(prepared))},
+        }
+        if received:
+            item["lag"] = {"N": f"{max(0.0, now - min(received)):.3f}"}
+        try:
+            self.store.call("put_item", TableName=self.tables.aggregates, Item=item)
+        except StorageError:
+            pass
 
     def _count(
         self,
@@ -132,3 +153,10 @@ def _log(prepared: list[tuple[int, dict[str, Any]]], failed: dict[str, JobFailed
     if logger.isEnabledFor(logging.DEBUG):
         stored = sorted({str(e.get("correlation_id")) for _, e in prepared if e["event_id"] not in failed})
         logger.debug("events stored", extra={"count": len(prepared) - len(failed), "correlation_ids": stored})
+
+
+def _epoch(iso: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(iso)).timestamp() if iso else None
+    except ValueError:
+        return None

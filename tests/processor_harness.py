@@ -45,8 +45,8 @@ class Processor:
 
     def aggregates(self) -> dict[tuple[str, str], dict[str, Any]]:
         items = self.client.scan(TableName=self.tables.aggregates)["Items"]
-        plain = {(i["pk"]["S"], i["sk"]["S"]): {k: _plain(v) for k, v in i.items()} for i in items}
-        return {key: value for key, value in plain.items() if key[0] != "salt"}
+        counters = [i for i in items if i["pk"]["S"] not in ("salt", "heartbeat")]
+        return {(i["pk"]["S"], i["sk"]["S"]): {k: _plain(v) for k, v in i.items()} for i in counters}
 
 
 def _plain(value: dict[str, Any]) -> Any:

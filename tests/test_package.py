@@ -29,7 +29,7 @@ CHALICE = Path(sys.executable).parent / "chalice"
 STAGE = "dev"
 PAGE = "https://shop.example.com/pricing?plan=pro"
 
-OUR_PACKAGES = {"ingest_lambda", "processor_lambda", "tally_contract"}
+OUR_PACKAGES = {"ingest_lambda", "processor_lambda", "tally_contract", "dashboard"}
 EXPECTED_TOP_LEVEL = {"app.py", "chalice", "aws_lambda_powertools", "redis", *OUR_PACKAGES}
 # Never shipped: repo-only directories, and what the Lambda runtime already provides.
 FORBIDDEN_TOP_LEVEL = {"tests", "bench", "docs", "infra", ".venv", "venv", ".chalice", "vendor", "boto3", "botocore"}
@@ -149,6 +149,8 @@ def check_zip(zip_path: Path, code_dir: Path) -> dict[str, int]:
     test_modules = [name for name in names if re.search(r"(^|/)(conftest|test_[^/]*)\.py$", name)]
     assert not test_modules, f"test modules in the zip: {test_modules[:10]}"
     assert "ingest_lambda/static/t.js" in names, "the tracking script is not in the zip"
+    for asset in ("index.html", "login.html", "app.js", "app.css"):
+        assert f"dashboard/static/{asset}" in names, f"the dashboard's {asset} is not in the zip"
 
     dist_infos = {name.split("/", 1)[0].lower() for name in names if name.split("/", 1)[0].endswith(".dist-info")}
     for name, version in pinned_requirements().items():

@@ -1,0 +1,163 @@
+"""Who may read: the admin (password, per deployment) and site viewers (a token per site).
+
+The admin record lives in one SSM SecureString parameter as JSON: the scrypt hash of the
+password, its salt, and a random signing key. The password itself exists only when
+``provision_admin`` creates it and hands it to its caller (``tally up`` prints it); there is no
+default. Sessions and API tokens are HMAC-SHA256-signed, self-contained strings:
+``<kind>.<scope>.<expiry>.<nonce>.<signature>``; the scope is ``admin`` or ``site:<id>``.
+Rotating the parameter (provision again) invalidates every session and token.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # ~16 MB, ~50 ms: once per login, not per request
+SESSION_SECONDS = 12 * 3600
+TOKEN_SECONDS = 90 * 86400
+MAX_PASSWORD = 256
+
+
+class AuthError(Exception):
+    """No valid credentials (401)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    scope: str  # "admin" or "site:<id>"
+    nonce: str  # per session: the CSRF token is derived from it
+
+    @property
+    def is_admin(self) -> bool:
+        return self.scope == "admin"
+
+    def may_read(self, site: str) -> bool:
+        return self.is_admin or self.scope == f"site:{site}"
+
+
+@dataclass(frozen=True)
+class AdminRecord:
+    salt: bytes
+    password_hash: bytes
+    key: bytes
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "v": 1,
+                "salt": _b64(self.salt),
+                "hash": _b64(self.password_hash),
+                "key": _b64(self.key),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "AdminRecord":
+        data = json.loads(text)
+        return cls(_unb64(data["salt"]), _unb64(data["hash"]), _unb64(data["key"]))
+
+
+def hash_password(password: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8", "surrogatepass")[:MAX_PASSWORD], salt=salt, **SCRYPT)
+
+
+def new_admin(password: str | None = None) -> tuple[str, AdminRecord]:
+    password = password or secrets.token_urlsafe(18)
+    salt = secrets.token_bytes(16)
+    return password, AdminRecord(salt, hash_password(password, salt), secrets.token_bytes(32))
+
+
+def provision_admin(ssm_client: Any, name: str) -> str:
+    """Create (or rotate) the admin credentials in SSM parameter ``name``; return the password.
+
+    The caller shows the password once; only its scrypt hash is stored. Overwrites an existing
+    parameter, which also invalidates every session and viewer token signed with the old key.
+    """
+    password, record = new_admin()
+    ssm_client.put_parameter(Name=name, Value=record.to_json(), Type="SecureString", Overwrite=True)
+    return password
+
+
+class Authenticator:
+    def __init__(self, record: AdminRecord, clock: Callable[[], float] = time.time) -> None:
+        self.record = record
+        self.clock = clock
+
+    def check_password(self, password: str) -> bool:
+        candidate = hash_password(password, self.record.salt)
+        return hmac.compare_digest(candidate, self.record.password_hash)
+
+    def issue(self, kind: str, scope: str, seconds: int) -> str:
+        expiry = int(self.clock()) + seconds
+        body = f"{kind}.{_b64(scope.encode())}.{expiry}.{secrets.token_urlsafe(12)}"
+        return f"{body}.{self._sign(body)}"
+
+    def verify(self, token: str, kind: str) -> Principal:
+        parts = token.split(".")
+        if len(parts) != 5 or parts[0] != kind:
+            raise AuthError("malformed credentials")
+        body, signature = ".".join(parts[:4]), parts[4]
+        if not hmac.compare_digest(self._sign(body), signature):
+            raise AuthError("invalid credentials")
+        if not parts[2].isdigit() or int(parts[2]) < self.clock():
+            raise AuthError("expired credentials")
+        return Principal(_unb64(parts[1]).decode(), parts[3])
+
+    def csrf_token(self, principal: Principal) -> str:
+        return self._sign(f"csrf.{principal.nonce}")
+
+    def csrf_ok(self, principal: Principal, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(self.csrf_token(principal), token or "")
+
+    def login_csrf(self, nonce: str) -> str:
+        """The login form's CSRF token, bound to a pre-session cookie nonce."""
+        return self._sign(f"login.{nonce}")
+
+    def _sign(self, body: str) -> str:
+        return _b64(hmac.new(self.record.key, body.encode(), hashlib.sha256).digest())
+
+
+class LoginThrottle:
+    """Per-instance backoff: after each failed login from a client, that client must wait
+    1, 2, 4 ... up to 300 s before the next attempt is even checked. A success clears it."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, cap: float = 300.0, size: int = 10_000) -> None:
+        self.clock = clock
+        self.cap = cap
+        self.size = size
+        self._failures: dict[str, tuple[int, float]] = {}  # client -> (count, not before)
+        self._lock = threading.Lock()
+
+    def wait_for(self, client: str) -> float:
+        with self._lock:
+            _, not_before = self._failures.get(client, (0, 0.0))
+        return max(0.0, not_before - self.clock())
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            if len(self._failures) >= self.size:
+                self._failures.clear()  # bounded memory; an attacker gains one fresh window
+            count, _ = self._failures.get(client, (0, 0.0))
+            self._failures[client] = (count + 1, self.clock() + min(self.cap, 2.0**count))
+
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            self._failures.pop(client, None)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError as exc:
+        raise AuthError("malformed credentials") from exc

@@ -1,0 +1,171 @@
+"""The queue edge of the pipeline panel: SQS (+ CloudWatch for the oldest message's age) or
+Redis (Sidekiq's queue, retry and dead sets). Only this module and queries.py import
+botocore; only this one imports redis."""
+
+import json
+import time
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tally_contract import aws
+
+from .errors import Unavailable
+
+SHOWN_BODY = 4000
+
+
+class SqsPipeline:
+    backend = "sqs"
+
+    def __init__(self, queue: str, dlq: str | None, clock: Any = time.time) -> None:
+        self.queue, self.dlq, self.clock = queue, dlq, clock
+        self._urls: dict[str, str] = {}
+
+    def sizes(self) -> dict[str, Any]:
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        attrs = self._call("get_queue_attributes", QueueUrl=self._url(self.queue), AttributeNames=names)["Attributes"]
+        out: dict[str, Any] = {
+            "queued": int(attrs.get(names[0], 0)),
+            "in_flight": int(attrs.get(names[1], 0)),
+            "delayed": int(attrs.get(names[2], 0)),
+            "oldest_age_seconds": self._oldest_age(),
+            "dead": None,
+        }
+        if self.dlq:
+            dead = self._call("get_queue_attributes", QueueUrl=self._url(self.dlq), AttributeNames=[names[0], names[1]])
+            out["dead"] = sum(int(v) for v in dead["Attributes"].values())
+        return out
+
+    def _oldest_age(self) -> float | None:
+        """SQS reports this only as a CloudWatch metric (1-minute resolution, a few minutes late)."""
+        name = self.queue.rstrip("/").rsplit("/", 1)[-1]
+        now = self.clock()
+        try:
+            stats = aws.client("cloudwatch").get_metric_statistics(
+                Namespace="AWS/SQS", MetricName="ApproximateAgeOfOldestMessage",
+                Dimensions=[{"Name": "QueueName", "Value": name}],
+                StartTime=now - 600, EndTime=now, Period=60, Statistics=["Maximum"],
+            )  # fmt: skip
+        except (ClientError, BotoCoreError):
+            return None  # the panel still shows sizes; the age is a nice-to-have
+        points = sorted(stats.get("Datapoints", []), key=lambda p: p["Timestamp"])
+        return float(points[-1]["Maximum"]) if points else None
+
+    def inspect(self, limit: int) -> list[dict[str, Any]]:
+        """Peek at up to ``limit`` (<= 10) dead letters without hiding them (visibility 0)."""
+        response = self._call(
+            "receive_message", QueueUrl=self._dlq_url(), MaxNumberOfMessages=limit, VisibilityTimeout=0,
+            MessageAttributeNames=["All"], AttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+        )  # fmt: skip
+        return [
+            {
+                "id": m["MessageId"],
+                "body": m["Body"][:SHOWN_BODY],
+                "error": m.get("MessageAttributes", {}).get("error", {}).get("StringValue"),
+                "sent_at": int(m.get("Attributes", {}).get("SentTimestamp", 0)) / 1000,
+            }
+            for m in response.get("Messages", [])
+        ]
+
+    def redrive(self, limit: int) -> dict[str, int]:
+        """Move up to ``limit`` dead letters back to the queue: receive, send the body
+        unchanged, delete only what was sent. A crash in between leaves a copy in both
+        queues, never none (the processor's writes are idempotent)."""
+        moved = failed = 0
+        while moved + failed < limit:
+            response = self._call(
+                "receive_message", QueueUrl=self._dlq_url(), MaxNumberOfMessages=min(10, limit - moved - failed),
+                VisibilityTimeout=60,
+            )  # fmt: skip
+            messages = response.get("Messages", [])
+            if not messages:
+                break
+            entries = [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(messages)]
+            sent = self._call("send_message_batch", QueueUrl=self._url(self.queue), Entries=entries)
+            ok = [messages[int(entry["Id"])] for entry in sent.get("Successful", [])]
+            if ok:
+                done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ok)]
+                self._call("delete_message_batch", QueueUrl=self._dlq_url(), Entries=done)
+            moved += len(ok)
+            failed += len(messages) - len(ok)
+        return {"moved": moved, "failed": failed}
+
+    def _dlq_url(self) -> str:
+        if not self.dlq:
+            raise Unavailable("no dead-letter queue is configured (TALLY_DLQ)")
+        return self._url(self.dlq)
+
+    def _url(self, queue: str) -> str:
+        if queue.startswith("https://") or queue.startswith("http://"):
+            return queue
+        if queue not in self._urls:
+            self._urls[queue] = self._call("get_queue_url", QueueName=queue)["QueueUrl"]
+        return self._urls[queue]
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(aws.client("sqs"), operation)(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
+            raise Unavailable(f"SQS {operation}: {code}") from exc
+
+
+class RedisPipeline:
+    """Sidekiq's layout: ``queue:<name>`` (LPUSH, the oldest job at the tail), the ``retry``
+    and ``dead`` sorted sets."""
+
+    backend = "redis"
+
+    def __init__(self, url: str, queue: str = "default", clock: Any = time.time, client: Any = None) -> None:
+        import redis
+
+        self.client: Any = client or redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=2)
+        self.queue = queue
+        self.QUEUE = f"queue:{queue}"
+        self.clock = clock
+
+    def sizes(self) -> dict[str, Any]:
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.llen(self.QUEUE).lindex(self.QUEUE, -1).zcard("retry").zcard("dead")
+            queued, oldest, retry, dead = pipe.execute()
+        except Exception as exc:  # redis raises many types; all mean unavailable
+            raise Unavailable(f"Redis: {type(exc).__name__}") from exc
+        age = None
+        if oldest:
+            enqueued = json.loads(oldest).get("enqueued_at")
+            age = max(0.0, self.clock() - float(enqueued)) if enqueued else None
+        return {"queued": queued, "in_flight": None, "delayed": None, "oldest_age_seconds": age,
+                "retry": retry, "dead": dead}  # fmt: skip
+
+    def inspect(self, limit: int) -> list[dict[str, Any]]:
+        members = self.client.zrevrange("dead", 0, limit - 1, withscores=True)
+        shown = []
+        for member, score in members:
+            job = json.loads(member)
+            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace")[:SHOWN_BODY],
+                          "error": job.get("error_message"), "sent_at": score})  # fmt: skip
+        return shown
+
+    def redrive(self, limit: int) -> dict[str, int]:
+        """Each dead job goes back on its own queue byte for byte, atomically with its removal."""
+        moved = 0
+        for member in self.client.zrange("dead", 0, limit - 1):
+            queue = f"queue:{json.loads(member).get('queue') or self.queue}"
+            moved += int(self.client.eval(_REDRIVE, 2, "dead", queue, member))
+        return {"moved": moved, "failed": 0}
+
+
+# Push only what this call removed: two dashboards redriving at once never duplicate a job.
+_REDRIVE = """
+if redis.call('zrem', KEYS[1], ARGV[1]) == 1 then
+  redis.call('lpush', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
+"""

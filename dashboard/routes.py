@@ -1,0 +1,191 @@
+"""Read API and dashboard handlers: one function per route, called lazily from app.py.
+
+Every handler authenticates first: a session cookie (the dashboard) or ``Authorization:
+Bearer`` (scripts). State-changing calls made with the cookie must carry the session's CSRF
+token in ``X-CSRF-Token``; a bearer token is never sent by a browser on its own, so it needs none.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+from chalice.app import Request, Response
+
+from . import params, runtime
+from .auth import TOKEN_SECONDS, AuthError, Principal
+from .errors import BadParameter, Forbidden, Unavailable
+from .health import health as pipeline_health
+
+Headers = dict[str, str | list[str]]
+SESSION_COOKIE = "tally_session"
+MAX_BODY = 4096
+MAX_TOP_BUCKETS = 100
+
+
+def handle(name: str, request: Request) -> Response:
+    try:
+        return HANDLERS[name](request)
+    except AuthError as exc:
+        return json_response(401, {"error": "unauthorized", "message": str(exc)}, {"WWW-Authenticate": "Bearer"})
+    except BadParameter as exc:
+        return json_response(400, {"error": "bad_parameter", "parameter": exc.parameter, "message": str(exc)})
+    except Forbidden as exc:
+        return json_response(403, {"error": "forbidden", "message": str(exc)})
+    except Unavailable as exc:
+        return json_response(503, {"error": "unavailable", "message": str(exc)}, {"Retry-After": "5"})
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    base = {"Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    return Response(
+        body=json.dumps(body, separators=(",", ":")).encode(), status_code=status, headers={**base, **(headers or {})}
+    )
+
+
+def cookies(request: Request) -> dict[str, str]:
+    try:
+        jar = SimpleCookie(request.headers.get("cookie") or "")
+    except CookieError:
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def authenticate(request: Request) -> tuple[Principal, bool]:
+    """The caller and whether it came by cookie (then CSRF applies)."""
+    header = request.headers.get("authorization") or ""
+    if header.lower().startswith("bearer "):
+        return runtime.get().authenticator().verify(header[7:].strip(), "t"), False
+    session = cookies(request).get(SESSION_COOKIE)
+    if session:
+        return runtime.get().authenticator().verify(session, "s"), True
+    raise AuthError("sign in, or send Authorization: Bearer <token>")
+
+
+def _reader(request: Request) -> tuple[dict[str, str], str]:
+    principal, _ = authenticate(request)
+    query = params.query_of(request)
+    site = params.site(query)
+    if not principal.may_read(site):
+        raise Forbidden(f"this token may not read site {site!r}")
+    return query, site
+
+
+def _admin(request: Request, changes_state: bool = False) -> Principal:
+    principal, by_cookie = authenticate(request)
+    if not principal.is_admin:
+        raise Forbidden("the pipeline is for the admin only")
+    if (
+        changes_state
+        and by_cookie
+        and not runtime.get().authenticator().csrf_ok(principal, request.headers.get("x-csrf-token"))
+    ):
+        raise Forbidden("missing or wrong X-CSRF-Token")
+    return principal
+
+
+def sites(request: Request) -> Response:
+    principal, _ = authenticate(request)
+    if principal.is_admin:
+        return json_response(200, {"sites": runtime.get().stats.sites()})
+    return json_response(200, {"sites": [principal.scope.removeprefix("site:")]})
+
+
+def series(request: Request) -> Response:
+    query, site = _reader(request)
+    granularity, buckets = params.buckets(query, _now(), "h")
+    where = params.one_filter(query)
+    return json_response(200, runtime.get().stats.series(site, granularity, buckets, where))
+
+
+def top(request: Request) -> Response:
+    query, site = _reader(request)
+    dimension = params.dimension(query)
+    limit = params.integer(query, "limit", 10, 1, 100)
+    granularity, buckets = params.buckets(query, _now())
+    if len(buckets) > MAX_TOP_BUCKETS:
+        raise BadParameter("granularity", f"top N reads one Query per bucket: at most {MAX_TOP_BUCKETS} buckets")
+    return json_response(200, runtime.get().stats.top(site, granularity, buckets, dimension, limit))
+
+
+def events(request: Request) -> Response:
+    query, site = _reader(request)
+    limit = params.integer(query, "limit", 50, 1, 200)
+    ceiling = params.moment(query, "to", _now() + timedelta(minutes=5))
+    floor = params.moment(query, "from", ceiling - timedelta(days=7))
+    filters = {}
+    if query.get("name"):
+        filters["n"] = params.text("name", query["name"])
+    if query.get("page"):
+        filters["p"] = params.text("page", query["page"])
+    cursor = query.get("cursor") or None
+    return json_response(200, runtime.get().stats.events(site, cursor, (floor, ceiling), limit, filters))
+
+
+def health(request: Request) -> Response:
+    _admin(request)
+    rt = runtime.get()
+    return json_response(200, pipeline_health(rt.queue_pipeline(), rt.stats.dynamo, rt.stats.tables.aggregates))
+
+
+def dlq(request: Request) -> Response:
+    _admin(request)
+    limit = params.integer(params.query_of(request), "limit", 10, 1, 10)
+    return json_response(200, {"messages": runtime.get().queue_pipeline().inspect(limit)})
+
+
+def redrive(request: Request) -> Response:
+    _admin(request, changes_state=True)
+    body = _json_body(request)
+    limit = params.integer({k: str(v) for k, v in body.items()}, "limit", 100, 1, 1000)
+    return json_response(200, runtime.get().queue_pipeline().redrive(limit))
+
+
+def tokens(request: Request) -> Response:
+    """Mint a viewer token for one site (admin only)."""
+    _admin(request, changes_state=True)
+    body = _json_body(request)
+    site = params.site({"site": str(body.get("site", ""))})
+    token = runtime.get().authenticator().issue("t", f"site:{site}", TOKEN_SECONDS)
+    expires = datetime.now(UTC) + timedelta(seconds=TOKEN_SECONDS)
+    return json_response(201, {"site": site, "token": token, "expires": expires.isoformat(timespec="seconds")})
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    raw = raw_body(request) or b"{}"
+    if len(raw) > MAX_BODY:
+        raise BadParameter("body", f"must be at most {MAX_BODY} bytes")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise BadParameter("body", "must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise BadParameter("body", "must be a JSON object")
+    return body
+
+
+def raw_body(request: Request) -> bytes:
+    raw = request.raw_body or b""
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _web(name: str) -> Callable[[Request], Response]:
+    def call(request: Request) -> Response:
+        from . import web
+
+        handler: Callable[[Request], Response] = getattr(web, name)
+        return handler(request)
+
+    return call
+
+
+HANDLERS: dict[str, Callable[[Request], Response]] = {
+    "sites": sites, "series": series, "top": top, "events": events, "health": health, "dlq": dlq,
+    "redrive": redrive, "tokens": tokens, "page": _web("page"), "login_form": _web("login_form"),
+    "login": _web("login"), "logout": _web("logout"), "static": _web("static"),
+}  # fmt: skip
