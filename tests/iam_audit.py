@@ -10,6 +10,7 @@ test that uses ``tally-test-events`` checks ``tally-dev-events`` and ``tally-pro
 import contextvars
 import json
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ _ACTION_OF = {
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
 }
+# botocore's signing name -> IAM's action prefix, where they differ.
+_IAM_PREFIX = {"monitoring": "cloudwatch"}
 _NAME = re.compile(r"^tally-[a-z0-9]+-(?P<rest>.+)$")
 
 
@@ -41,6 +44,11 @@ class Call:
     arn: str  # as called; ``for_stage`` gives the deployed name
 
     def for_stage(self, stage: str) -> str:
+        if self.arn == "*":
+            return "*"
+        if ":parameter/tally/" in self.arn:  # SSM parameters are named /tally/<stage>/<name>
+            prefix, _, rest = self.arn.partition(":parameter/tally/")
+            return f"{prefix}:parameter/tally/{stage}/{rest.partition('/')[2]}"
         prefix, sep, name = _split_name(self.arn)
         match = _NAME.match(name)
         if not match:
@@ -57,16 +65,23 @@ def _split_name(arn: str) -> tuple[str, str, str]:
     return prefix, sep, name
 
 
+def _in_pool() -> bool:
+    """A thread of a handler's own pool (processor_lambda/dynamo.py's writes, dashboard/stats.py's
+    shard reads), working for whichever handler runs. Other threads (a test's local event
+    source, say) are no Lambda's."""
+    return threading.current_thread().name.startswith(("dynamo", "reads"))
+
+
 class Recorder:
     def __init__(self) -> None:
         self.calls: list[Call] = []
 
     def record(self, client: Any, operation: str, params: dict[str, Any]) -> None:
-        function = FUNCTION.get() or (_running[-1] if _running else None)
+        function = FUNCTION.get() or (_running[-1] if _running and _in_pool() else None)
         if function is None:
             return  # test setup or a component driven directly, not a Lambda entry point
         service = client.meta.service_model.signing_name
-        action = f"{service}:{operation}"
+        action = f"{_IAM_PREFIX.get(service, service)}:{operation}"
         action = _ACTION_OF.get(action, action)
         for arn in resource_arns(service, client.meta.region_name, params):
             self.calls.append(Call(function, action, arn))
@@ -88,6 +103,8 @@ def resource_arns(service: str, region: str, params: dict[str, Any]) -> Iterator
         index = f"/index/{params['IndexName']}" if params.get("IndexName") else ""
         for table in tables:
             yield f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}{index}"
+    elif service == "ssm" and "Name" in params:
+        yield f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{params['Name']}"
     else:
         yield "*"
 

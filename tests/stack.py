@@ -44,10 +44,15 @@ class Stack:
         self.last_request_id = event["requestContext"]["requestId"]
         return decode_response(app(event, LambdaContext(function_name=f"tally-{self.stage}")))
 
-    def get(self, path: str) -> HttpResponse:
+    def get(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("GET", path, **kwargs)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> HttpResponse:
+        """Any route, ``kwargs`` as tests.apigw.rest_event takes them (body, headers, query)."""
         from app import app
 
-        return decode_response(app(rest_event("GET", path), LambdaContext(function_name=f"tally-{self.stage}")))
+        event = rest_event(method, path, **kwargs)
+        return decode_response(app(event, LambdaContext(function_name=f"tally-{self.stage}")))
 
     def receive(self, queue_output: str = "EventsQueueUrl", *, at_most: int = 10_000) -> dict[str, Any]:
         """Everything waiting in a queue, as the Lambda SQS event source would deliver it."""
@@ -129,6 +134,7 @@ def deployed(stage: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 
 
 def _reset() -> None:
+    from dashboard import runtime as dashboard_runtime
     from ingest_lambda import runtime
     from processor_lambda import entry
     from tally_contract import aws
@@ -136,3 +142,4 @@ def _reset() -> None:
     aws.reset()
     runtime.reset()
     entry.reset()
+    dashboard_runtime.reset()
