@@ -28,8 +28,11 @@ def _letter(message: Message) -> Letter:
 
 
 class SqsDeadLetters:
-    def __init__(self, dlq: Sqs) -> None:
+    def __init__(self, dlq: Sqs, *, wait: int = 1) -> None:
         self.dlq = dlq
+        # Long polling: a short-polled receive on AWS samples a few servers and may come back
+        # empty while messages remain, which would end a sweep early.
+        self.wait = wait
 
     def entries(self, limit: int = 50) -> list[Letter]:
         return [_letter(m) for m in self._peek(limit, lambda _: False)]
@@ -46,7 +49,7 @@ class SqsDeadLetters:
         seen: dict[str, Message] = {}
         try:
             while limit is None or len(seen) < limit:
-                batch = self.dlq.receive(wait=0, visibility=PEEK_VISIBILITY)
+                batch = self.dlq.receive(wait=self.wait, visibility=PEEK_VISIBILITY)
                 if not batch:
                     break
                 seen.update((m.message_id, m) for m in batch if m.message_id not in seen)
@@ -90,7 +93,7 @@ class SqsDeadLetters:
         chosen stay hidden until the sweep ends (so they are not received again), then return."""
         skipped: list[str] = []
         try:
-            while batch := self.dlq.receive(wait=0, visibility=PEEK_VISIBILITY):
+            while batch := self.dlq.receive(wait=self.wait, visibility=PEEK_VISIBILITY):
                 chosen = [m for m in batch if not ids or m.message_id in ids]
                 skipped += [m.receipt for m in batch if ids and m.message_id not in ids]
                 if chosen:

@@ -37,22 +37,22 @@ def fill(dlq: Sqs) -> list[str]:
 def test_sqs_list_and_show_do_not_consume(queues: tuple[Sqs, Sqs]) -> None:
     _, dlq = queues
     bodies = fill(dlq)
-    letters = SqsDeadLetters(dlq).entries(limit=100)
+    letters = SqsDeadLetters(dlq, wait=0).entries(limit=100)
     assert sorted(letter.body.decode() for letter in letters) == sorted(bodies)
     odd = next(letter for letter in letters if letter.body.decode() == ODD)
     assert odd.summary() == {"id": odd.id, "jid": "0123456789abcdef01234567", "class": "ProcessRequestJob",
                              "queue": "default", "error": "EnvelopeError: job has no class"}  # fmt: skip
-    assert SqsDeadLetters(dlq).show(odd.id).body == ODD.encode()
-    assert len(SqsDeadLetters(dlq).entries(limit=5)) == 5
+    assert SqsDeadLetters(dlq, wait=0).show(odd.id).body == ODD.encode()
+    assert len(SqsDeadLetters(dlq, wait=0).entries(limit=5)) == 5
     assert dlq.counts() == {"visible": len(bodies), "in_flight": 0, "delayed": 0}
     with pytest.raises(OpsError, match="no message 'nope'"):
-        SqsDeadLetters(dlq).show("nope")
+        SqsDeadLetters(dlq, wait=0).show("nope")
 
 
 def test_sqs_redrive_without_a_move_task_keeps_bytes_and_attributes(queues: tuple[Sqs, Sqs]) -> None:
     main, dlq = queues
     bodies = fill(dlq)
-    result = SqsDeadLetters(dlq).redrive(main)  # moto has no StartMessageMoveTask: the fallback
+    result = SqsDeadLetters(dlq, wait=0).redrive(main)  # moto has no StartMessageMoveTask: the fallback
     assert (result.moved, result.task) == (len(bodies), None)
     assert dlq.counts()["visible"] == 0
     got: list[tuple[str, Any]] = []
@@ -65,17 +65,17 @@ def test_sqs_redrive_without_a_move_task_keeps_bytes_and_attributes(queues: tupl
 def test_sqs_redrive_and_purge_by_id(queues: tuple[Sqs, Sqs]) -> None:
     main, dlq = queues
     fill(dlq)
-    letters = SqsDeadLetters(dlq).entries(limit=100)
+    letters = SqsDeadLetters(dlq, wait=0).entries(limit=100)
     odd = next(letter.id for letter in letters if letter.body.decode() == ODD)
-    assert SqsDeadLetters(dlq).redrive(main, [odd]).moved == 1
+    assert SqsDeadLetters(dlq, wait=0).redrive(main, [odd]).moved == 1
     assert received(main) == [ODD]
     rest = [letter.id for letter in letters if letter.id != odd]
-    assert SqsDeadLetters(dlq).purge(rest[:3]) == 3
+    assert SqsDeadLetters(dlq, wait=0).purge(rest[:3]) == 3
     assert dlq.counts()["visible"] == len(letters) - 4
     with pytest.raises(OpsError, match="not found"):
-        SqsDeadLetters(dlq).purge(["missing-id"])
+        SqsDeadLetters(dlq, wait=0).purge(["missing-id"])
     assert dlq.counts()["visible"] == len(letters) - 4  # what was looked at is visible again
-    assert SqsDeadLetters(dlq).purge() == len(letters) - 4
+    assert SqsDeadLetters(dlq, wait=0).purge() == len(letters) - 4
     assert dlq.counts()["visible"] == 0
 
 
