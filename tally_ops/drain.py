@@ -94,8 +94,9 @@ class RedisToSqs:
         except OpsError:
             self.redis.give_back(self.queue, jobs)  # SQS refused the whole request: keep the order
             raise
-        refused = [jobs[i] for i, _ in failed]
-        self.redis.ack(self.queue, [job for i, job in enumerate(jobs) if i not in {i for i, _ in failed}])
+        bad = {i for i, _ in failed}
+        refused = [jobs[i] for i in sorted(bad)]
+        self.redis.ack(self.queue, [job for i, job in enumerate(jobs) if i not in bad])
         if refused:
             self.redis.give_back(self.queue, refused)
             raise OpsError(f"SQS refused {len(refused)} job(s), returned to queue:{self.queue}: {failed[0][1]}")
