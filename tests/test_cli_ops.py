@@ -106,3 +106,16 @@ def test_dlq_commands_on_the_dead_set(redis_url: str, redis_client: Any) -> None
     assert redis_client.lrange("queue:default", 0, -1) == [bodies[0].encode()]
     assert run(dlq, "purge", "--from", redis_url, "--yes").output == "purged 1 dead letter(s)\n"
     assert "must be redis://" in one_line_error(run(dlq, "list", "--from", "http://x"))
+
+
+def test_drain_follow_waits_for_delayed_messages(redis_url: str, redis_client: Any, sqs: Sqs) -> None:
+    bodies = jobs(3)
+    sqs.send([Outgoing(bodies[0]), Outgoing(bodies[1]), Outgoing(bodies[2], delay=3)])
+    args = ["--from", "sqs://events", "--to", redis_url, "--follow", "--interval", "0.5"]
+    result = run(drain, *args)
+    assert result.exit_code == 0, result.output
+    passes = [line for line in result.stdout.splitlines() if line.startswith("moved")]
+    # the first pass finds one message still delayed; a later pass moves it, then nothing is left
+    assert passes[0].startswith("moved 2 queued job(s)") and passes[0].endswith("1 message(s) delayed or in flight")
+    assert passes[-1].endswith("0 message(s) delayed or in flight")
+    assert sorted(redis_client.lrange("queue:default", 0, -1)) == sorted(b.encode() for b in bodies)
