@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from processor_lambda.sidekiq_retry import due_job
 
 from .errors import OpsError
-from .redis_side import RedisSide
+from .redis_side import RedisSide, timed_hold_key
 from .sqs import MAX_DELAY, Outgoing, Sqs
 
 TIMED_SETS = ("schedule", "retry")
@@ -54,7 +54,9 @@ class RedisToSqs:
 
     def plan(self) -> Report:
         """What a drain would move now, moving nothing."""
-        report = Report(moved=self.redis.length(f"queue:{self.queue}"), resent=len(self.redis.held(self.queue)))
+        held = len(self.redis.held(self.queue))
+        held += sum(len(self.redis.zrange(timed_hold_key(zset, self.queue))) for zset in TIMED_SETS)
+        report = Report(moved=self.redis.length(f"queue:{self.queue}"), resent=held)
         now = self.clock()
         for zset in self.sets:
             for member, score in self.redis.zrange(zset):
@@ -81,8 +83,8 @@ class RedisToSqs:
         for start in range(0, len(held), self.chunk):
             self._send(held[start : start + self.chunk])
         timed = 0
-        for zset in self.sets:
-            members = self.redis.zrange(f"tally:drain:{zset}")
+        for zset in TIMED_SETS:  # whatever a crashed run took, with or without the flags now
+            members = self.redis.zrange(timed_hold_key(zset, self.queue))
             self._send_timed(zset, members)
             timed += len(members)
         progress(len(held) + timed)
@@ -108,22 +110,30 @@ class RedisToSqs:
         sent = 0
         for start in range(0, len(due), self.chunk):
             chunk = due[start : start + self.chunk]
-            self.redis.hold_timed(zset, [m for m, _ in chunk])
-            sent += self._send_timed(zset, chunk)
+            taken = set(self.redis.hold_timed(zset, self.queue, [m for m, _ in chunk]))
+            sent += self._send_timed(zset, [(m, s) for m, s in chunk if m in taken])
             progress(len(chunk))
         return sent, len(mine) - len(due)
 
     def _send_timed(self, zset: str, members: list[tuple[bytes, float]]) -> int:
+        if not members:
+            return 0
         now = self.clock()
         outgoing = []
         for member, score in members:
             payload = due_job(member, now)[1]
             body = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
             outgoing.append(Outgoing(body, delay=max(0, min(MAX_DELAY, math.ceil(score - now)))))
-        failed = {i for i, _ in self.sqs.send(outgoing)}
-        self.redis.release_timed(zset, [m for i, (m, _) in enumerate(members) if i not in failed], back=False)
+        try:
+            failed = {i for i, _ in self.sqs.send(outgoing)}
+        except OpsError:
+            self.redis.release_timed(zset, self.queue, [m for m, _ in members], back=True)
+            raise
+        self.redis.release_timed(
+            zset, self.queue, [m for i, (m, _) in enumerate(members) if i not in failed], back=False
+        )
         if failed:
-            self.redis.release_timed(zset, [members[i][0] for i in failed], back=True)
+            self.redis.release_timed(zset, self.queue, [members[i][0] for i in failed], back=True)
             raise OpsError(f"SQS refused {len(failed)} {zset} job(s); they are back in the {zset} set")
         return len(members)
 

@@ -5,7 +5,8 @@ Drain keys (Tally's, next to Sidekiq's):
 - ``tally:drain:queue:<name>``: jobs taken from ``queue:<name>`` and not yet confirmed sent.
   TAKE moves a chunk there from the queue's tail atomically; ACK removes exactly the sent
   bytes (LREM), GIVE_BACK returns unsent ones to the queue's tail (they run next).
-- ``tally:drain:<set>`` (``schedule``, ``retry``): timed jobs in flight, with their score.
+- ``tally:drain:<set>:<name>`` (``schedule``, ``retry``): timed jobs of queue ``<name>`` in
+  flight, with their score.
 
 A crash leaves jobs in these keys, never nowhere; the next drain sends them first.
 """
@@ -42,18 +43,19 @@ end
 return n
 """
 
-# Move members between sorted sets keeping the score; only members the source still held.
+# Move members between sorted sets keeping the score; only members the source still held (the
+# Redis worker's poller may have taken one meanwhile). Returns the members moved.
 MOVE_TIMED = """
-local n = 0
+local moved = {}
 for i = 1, #ARGV do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if score then
     redis.call('ZREM', KEYS[1], ARGV[i])
     redis.call('ZADD', KEYS[2], score, ARGV[i])
-    n = n + 1
+    moved[#moved + 1] = ARGV[i]
   end
 end
-return n
+return moved
 """
 
 # Dead set redrive: ZREM, and only if that removed it, SADD queues + LPUSH the same bytes.
@@ -78,8 +80,8 @@ def hold_key(name: str) -> str:
     return f"tally:drain:queue:{name}"
 
 
-def timed_hold_key(zset: str) -> str:
-    return f"tally:drain:{zset}"
+def timed_hold_key(zset: str, queue: str) -> str:
+    return f"tally:drain:{zset}:{queue}"
 
 
 @contextmanager
@@ -154,16 +156,20 @@ class RedisSide:
             )
         )
 
-    def hold_timed(self, zset: str, members: Sequence[bytes]) -> int:
-        return int(self._script("MOVE_TIMED", [zset, timed_hold_key(zset)], members)) if members else 0
+    def hold_timed(self, zset: str, queue: str, members: Sequence[bytes]) -> list[bytes]:
+        """Move ``members`` into the queue's hold; returns those that were still there."""
+        if not members:
+            return []
+        return list(self._script("MOVE_TIMED", [zset, timed_hold_key(zset, queue)], members))
 
-    def release_timed(self, zset: str, members: Sequence[bytes], *, back: bool) -> int:
+    def release_timed(self, zset: str, queue: str, members: Sequence[bytes], *, back: bool) -> int:
         """Drop sent timed jobs from the hold (``back=False``) or return them to ``zset``."""
         if not members:
             return 0
+        hold = timed_hold_key(zset, queue)
         if back:
-            return int(self._script("MOVE_TIMED", [timed_hold_key(zset), zset], members))
-        return int(self._run("ZREM", lambda: self.client.zrem(timed_hold_key(zset), *members)))
+            return len(self._script("MOVE_TIMED", [hold, zset], members))
+        return int(self._run("ZREM", lambda: self.client.zrem(hold, *members)))
 
     def redrive(self, pairs: Sequence[tuple[bytes, str]]) -> int:
         """Move dead-set members (exact bytes) to the named queues."""

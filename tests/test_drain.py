@@ -118,7 +118,7 @@ def test_timed_jobs_keep_their_time_or_stay_in_redis(redis_client: Any, sqs: Sqs
         [late.encode(), elsewhere.encode()], key=lambda m: m != elsewhere.encode()
     )
     assert redis_client.zcard("retry") == 0
-    assert redis_client.exists("tally:drain:schedule", "tally:drain:retry") == 0
+    assert redis_client.keys("tally:drain:*") == []
     assert sqs.counts() == {"visible": 1, "in_flight": 0, "delayed": 2}
     (body,) = received(sqs)  # the overdue one, as the Redis poller would have enqueued it
     job = wire.loads(body)
@@ -144,3 +144,26 @@ def test_sqs_to_redis_gives_messages_back_when_redis_fails(redis_client: Any, sq
     with pytest.raises(OpsError, match="Redis"):
         SqsToRedis(sqs, broken, wait=0).run()
     assert sqs.counts()["visible"] == 5  # released at once, not held for the visibility timeout
+
+
+def test_timed_jobs_held_by_a_crashed_drain_are_sent_by_the_next(redis_client: Any, sqs: Sqs) -> None:
+    now = time.time()
+    members = [timed() for _ in range(3)]
+    redis_client.zadd("schedule", {m: now + 60 for m in members})
+    with pytest.raises(Crash):
+        RedisToSqs(RedisSide(redis_client), CrashingSqs(sqs, 1, False), sets=("schedule",)).run()
+    assert redis_client.zcard("tally:drain:schedule:default") == 3 and redis_client.zcard("schedule") == 0
+    # the rerun forgot --with-scheduled: what was taken is still sent, with its delay
+    drain = RedisToSqs(RedisSide(redis_client), sqs)
+    assert drain.plan().resent == 3
+    assert drain.run().resent == 3
+    assert redis_client.keys("tally:drain:*") == []
+    assert sqs.counts()["delayed"] == 3
+
+
+def test_a_timed_job_the_poller_took_first_is_not_sent(redis_client: Any) -> None:
+    side = RedisSide(redis_client)
+    redis_client.zadd("schedule", {"a": 1.0, "b": 2.0})
+    redis_client.zrem("schedule", "a")  # the Redis worker's poller enqueued it meanwhile
+    assert side.hold_timed("schedule", "default", [b"a", b"b"]) == [b"b"]
+    assert redis_client.zrange("tally:drain:schedule:default", 0, -1, withscores=True) == [(b"b", 2.0)]
