@@ -52,7 +52,8 @@ class SqsDeadLetters:
                 batch = self.dlq.receive(wait=self.wait, visibility=PEEK_VISIBILITY)
                 if not batch:
                     break
-                seen.update((m.message_id, m) for m in batch if m.message_id not in seen)
+                # the latest receipt: one seen again after its visibility ran out has a new one
+                seen.update((m.message_id, m) for m in batch)
                 if any(stop(m) for m in batch):
                     break
         finally:

@@ -25,14 +25,19 @@ Examples:
 """
 
 
-def _common(command: F) -> F:
-    command = click.option(
+COMMON = (
+    click.option(
         "--from", "source", required=True, envvar="TALLY_DLQ", help="sqs://<dlq> (or its bare name) or redis://..."
-    )(command)
-    command = click.option("--endpoint-url", envvar="TALLY_AWS_ENDPOINT_URL", help="SQS endpoint (moto, local)")(
-        command
-    )
-    command = click.option("--region", envvar="AWS_REGION", help="AWS region")(command)
+    ),
+    click.option("--endpoint-url", envvar="TALLY_AWS_ENDPOINT_URL", help="SQS endpoint (moto, local)"),
+    click.option("--region", envvar="AWS_REGION", help="AWS region"),
+)
+
+
+def _common(command: F) -> F:
+    """The shared options (listed first in --help) and one-line errors."""
+    for option in reversed(COMMON):
+        command = option(command)
 
     @wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
