@@ -1,0 +1,1 @@
+"""Operator tools: move queued jobs between backends (drain) and inspect or redrive dead letters."""
