@@ -14,6 +14,7 @@ from typing import Any
 
 from processor_lambda import items as raw_items
 from processor_lambda import keys
+from tally_contract import pools
 
 from .errors import BadParameter
 from .queries import Dynamo, Item
@@ -128,10 +129,10 @@ class Stats:
         """Every shard of one hour, merged. Items at or above the highest cut are complete
         (every shard has been read down to there); the rest wait for the next round."""
         pks = [f"{site}#{hour}#{shard:02d}" for shard in range(keys.SHARDS)]
-        pages = list(
-            self._pool().map(
-                lambda pk: self.dynamo.newest_events(self.tables.events, pk, below, above, limit, filters), pks
-            )
+        pages = pools.map_ordered(
+            self._pool(),
+            lambda pk: self.dynamo.newest_events(self.tables.events, pk, below, above, limit, filters),
+            pks,
         )
         cuts = [cut for _, cut in pages if cut is not None]
         cut = max(cuts) if cuts else None

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tally_contract import aws
+from tally_contract import aws, pools
 
 from .errors import ConditionFailed, StorageError
 from .lean_client import make_lean
@@ -77,7 +77,7 @@ class DynamoStore:
         """Run ``fn`` over ``args`` on the pool; results in order."""
         if len(args) <= 1:
             return [fn(arg) for arg in args]
-        return list(self.pool.map(fn, args))
+        return pools.map_ordered(self.pool, fn, args)
 
     def put_items(self, table: str, items: Sequence[Item]) -> list[Rejected]:
         return [rejected for future in self.submit_items(table, items) for rejected in future.result()]
@@ -86,7 +86,8 @@ class DynamoStore:
         """Start writing ``items`` in BatchWriteItem calls; the caller collects the futures.
         Lets a caller overlap its own work on the next items with these writes."""
         unique = list({_key(item): item for item in items}.values())  # a batch may not repeat a key
-        return [self.pool.submit(self._write_chunk, table, unique[i : i + BATCH]) for i in range(0, len(unique), BATCH)]
+        chunks = [unique[i : i + BATCH] for i in range(0, len(unique), BATCH)]
+        return [pools.submit(self.pool, self._write_chunk, table, chunk) for chunk in chunks]
 
     def _write_chunk(self, table: str, chunk: list[Item]) -> list[Rejected]:
         pending = chunk

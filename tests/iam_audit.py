@@ -10,7 +10,6 @@ test that uses ``tally-test-events`` checks ``tally-dev-events`` and ``tally-pro
 import contextvars
 import json
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +21,7 @@ STAGES = tuple(CONFIG["stages"])
 FUNCTIONS = ("api_handler", "process_events", "rollup")
 
 FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("tally_lambda_function", default=None)
-# The processor writes from a thread pool, whose threads do not inherit the context: calls made
-# on another thread while a handler runs belong to that handler (tests run one at a time).
-_running: list[str] = []
+# Pool threads see it too: tally_contract.pools hands the caller's context to each task.
 
 # Batch operations are authorised by the single-message action.
 _ACTION_OF = {
@@ -65,19 +62,12 @@ def _split_name(arn: str) -> tuple[str, str, str]:
     return prefix, sep, name
 
 
-def _in_pool() -> bool:
-    """A thread of a handler's own pool (processor_lambda/dynamo.py's writes, dashboard/stats.py's
-    shard reads), working for whichever handler runs. Other threads (a test's local event
-    source, say) are no Lambda's."""
-    return threading.current_thread().name.startswith(("dynamo", "reads"))
-
-
 class Recorder:
     def __init__(self) -> None:
         self.calls: list[Call] = []
 
     def record(self, client: Any, operation: str, params: dict[str, Any]) -> None:
-        function = FUNCTION.get() or (_running[-1] if _running and _in_pool() else None)
+        function = FUNCTION.get()
         if function is None:
             return  # test setup or a component driven directly, not a Lambda entry point
         service = client.meta.service_model.signing_name
@@ -175,9 +165,7 @@ def attribute_middleware(event: Any, get_response: Any) -> Any:
     else:
         raise AssertionError(f"no Lambda function for {type(event).__name__}")
     token = FUNCTION.set(function)
-    _running.append(function)
     try:
         return get_response(event)
     finally:
-        _running.pop()
         FUNCTION.reset(token)
