@@ -2,13 +2,13 @@
 
 import sys
 
-from bench import ingest, processor
+from bench import ingest, processor, worker
 
 
 def main(argv: list[str]) -> int:
     flags = ["--quick"] if "--quick" in argv else []
     status = 0
-    for bench in (ingest, processor):
+    for bench in (ingest, processor, worker):
         status = bench.main(flags) or status
         print()
     return status
