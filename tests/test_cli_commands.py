@@ -1,7 +1,9 @@
 """Every `tally` command through click's runner, each with a bad-input case."""
 
 import json
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +16,31 @@ from tests.infra import create_queues, create_table
 STAGE = "t"
 
 
+# What commands set in their own process (the pipeline's settings, local mode's endpoint):
+# restored after each test so nothing leaks into the next.
+PROCESS_ENV = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+               "AWS_DEFAULT_REGION", "AWS_REGION", "TALLY_STAGE", "TALLY_QUEUE_URL", "TALLY_SITES_TABLE",
+               "TALLY_EVENTS_TABLE", "TALLY_AGGREGATES_TABLE", "TALLY_DLQ", "TALLY_SITE_CACHE_SECONDS",
+               "POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_LOG_LEVEL")  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No local-mode state and an empty config file, whatever this machine has."""
+    from tally_contract import aws
+
     config = tmp_path / "config.toml"
     config.write_text("")
+    for name in PROCESS_ENV:
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+        else:
+            monkeypatch.setenv(name, "")
+            monkeypatch.delenv(name)
     monkeypatch.setenv("TALLY_STATE_DIR", str(tmp_path / "state"))
-    for name in ("TALLY_SITES_TABLE", "TALLY_EVENTS_TABLE", "TALLY_AGGREGATES_TABLE"):
-        monkeypatch.setenv(name, "")  # `tally worker` sets these for its pipeline: undone after each test
-        monkeypatch.delenv(name)
     monkeypatch.setenv("TALLY_CONFIG", str(config))
-    return config
+    yield config
+    aws.reset()  # clients built for another endpoint
 
 
 @pytest.fixture
@@ -240,3 +256,18 @@ def test_up_bad_input() -> None:
     assert_one_line_error(run("up", "--backend", "redis"), "--redis-url")
     assert_one_line_error(run("up", "--batch-size", "50", "--batch-window", "0"), "batch window")
     assert_one_line_error(run("up", "--port", "70000"), "--port")
+
+
+def test_up_reports_a_busy_port() -> None:
+    import socket
+
+    from tests.servers import free_port
+
+    for flag in ("--aws-port", "--port"):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            ports = {"--aws-port": str(free_port()), "--port": str(free_port())}
+            ports[flag] = str(busy.getsockname()[1])
+            result = run("up", *[item for pair in ports.items() for item in pair])
+        assert_one_line_error(result, "in use")

@@ -204,3 +204,22 @@ def test_worker_command_consumes_redis(tmp_path: Path, redis_url: str, redis_cli
         assert "stopped" in output
     finally:
         emulator.stop()
+
+
+def test_make_install_puts_a_tally_command_in_the_venv(tmp_path: Path) -> None:
+    """`make install` runs `pip install -e .`: the console script exists and starts."""
+    script = Path(sys.executable).parent / "tally"
+    assert script.exists(), "no tally script next to the interpreter: run `make install`"
+    started = time.monotonic()
+    result = subprocess.run([str(script), "--help"], env=_env(tmp_path), cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, check=True)  # fmt: skip
+    assert "up" in result.stdout and "send" in result.stdout
+    assert time.monotonic() - started < 10  # lazy subcommands: --help imports no AWS or Redis code
+    heavy = ("boto3", "botocore", "moto", "redis", "chalice")
+    code = (
+        "import sys, tally_cli.main as m; m.cli(['--help'], standalone_mode=False); "
+        f"print(sorted(n for n in sys.modules if n.split('.')[0] in {heavy!r}))"
+    )
+    imported = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path), cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60, check=True)  # fmt: skip
+    assert imported.stdout.strip().splitlines()[-1] == "[]"

@@ -2,11 +2,11 @@
 
 import signal
 import threading
-from types import FrameType
 
 import click
 
-from ..config import read_state
+from ..config import STATE_FILE, read_state, state_dir
+from ..errors import translated
 from ..snippet import script_tag
 
 
@@ -59,11 +59,23 @@ def up(
     if batch_size > 10 and batch_window <= 0:
         raise click.BadParameter("a batch size above 10 needs a batch window above 0", param_hint="--batch-window")
     if read_state() is not None:
-        raise click.ClickException("local mode is already running here (.tally/local.json); stop it first")
-    options = Options(host, port, aws_port, stage, backend, redis_url, batch_size, batch_window,
-                      visibility_timeout, rollup_interval, verbose)  # fmt: skip
+        raise click.ClickException(f"local mode is already running ({state_dir() / STATE_FILE}); stop it first")
+    options = Options(
+        host=host,
+        port=port,
+        aws_port=aws_port,
+        stage=stage,
+        backend=backend,
+        redis_url=redis_url,
+        batch_size=batch_size,
+        batch_window=batch_window,
+        visibility_timeout=visibility_timeout,
+        rollup_interval=rollup_interval,
+        verbose=verbose,
+    )
     pipeline = LocalPipeline(options)
-    stop = _stop_on_signals()
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with click.progressbar(length=4, label="starting", show_eta=False) as bar:
 
@@ -71,7 +83,8 @@ def up(
                 bar.label = label
                 bar.update(1)
 
-            state = pipeline.start(step)
+            with translated("tally up"):
+                state = pipeline.start(step)
         _announce(state.api_url, state.write_key)
         stop.wait()
         click.echo("stopping...", err=True)
@@ -79,18 +92,9 @@ def up(
         raise click.ClickException(str(exc)) from None
     finally:
         pipeline.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     click.echo("stopped", err=True)
-
-
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-
-    def handle(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
-    return stop
 
 
 def _announce(api_url: str, write_key: str) -> None:
@@ -100,7 +104,7 @@ def _announce(api_url: str, write_key: str) -> None:
                 "",
                 f"ingest     POST {api_url}/events?key={write_key}",
                 f"dashboard  {api_url}/dashboard/",
-                f"write key  {write_key}  (site 'local'; its secret key is in .tally/local.json)",
+                f"write key  {write_key}  (site 'local'; its secret key is in {state_dir() / STATE_FILE})",
                 "snippet    " + script_tag(api_url, write_key),
                 "",
                 "try        tally send --count 200 && tally stats",

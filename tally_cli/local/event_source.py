@@ -66,7 +66,10 @@ class SqsEventSource:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            messages += self._receive(min(int(remaining), 20))
+            wait = min(int(remaining), 20)  # SQS waits whole seconds
+            if wait == 0:
+                self.stopping.wait(min(remaining, 0.1))  # no busy loop in the window's last second
+            messages += self._receive(wait)
         return messages
 
     def _receive(self, wait: int) -> list[dict[str, Any]]:
