@@ -150,6 +150,9 @@ def test_stats_bad_input(tables: Any) -> None:
     assert_one_line_error(run("stats", "--site", "shop", "--by", "week"), "--by")
     assert_one_line_error(run("stats", "--stage", STAGE), "--site is required")
     assert_one_line_error(run("stats", "--site", "shop", "--last", "0"), "--last")
+    # Settings come from the environment too (TALLY_<COMMAND>_<OPTION>), checked like flags.
+    from_env = CliRunner().invoke(cli, ["stats", "--site", "shop"], env={"TALLY_STATS_BY": "week"})
+    assert_one_line_error(from_env, "--by")
 
 
 # -- queue status ---------------------------------------------------------------------------

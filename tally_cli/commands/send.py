@@ -20,7 +20,7 @@ from ..traffic import Sender, SendError, Summary, Traffic, pace
     "--visitors", default=200, show_default=True, type=click.IntRange(1, 1_000_000), help="Distinct visitors."
 )
 @click.option("--api-url", envvar="TALLY_API_URL", help="API base (https://<api>/api); default: local mode.")
-@click.option("--key", "write_key", envvar="TALLY_WRITE_KEY", help="Site write key; default: local mode's site.")
+@click.option("--key", envvar="TALLY_WRITE_KEY", help="Site write key; default: local mode's site.")
 @click.option(
     "--secret-key", envvar="TALLY_SECRET_KEY", help="Site secret key: sends each event's IP and user agent, as a "
     "server sender does. Default: local mode's; without it events carry no IP and one user agent."
@@ -32,7 +32,7 @@ def send(
     batch_size: int,
     visitors: int,
     api_url: str | None,
-    write_key: str | None,
+    key: str | None,
     secret_key: str | None,
     seed: int | None,
 ) -> None:
@@ -42,6 +42,7 @@ def send(
       tally send --count 1000 --rate 50
       tally send --api-url https://abc.execute-api.us-east-1.amazonaws.com/api --key wk_... -n 10
     """
+    write_key = key
     local = read_state()
     if api_url is None and local is not None:
         api_url, write_key, secret_key = local.api_url, write_key or local.write_key, secret_key or local.secret_key

@@ -50,9 +50,7 @@ api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base fo
 
 @sites.command()
 @click.argument("site_id", callback=_check_site_id)
-@click.option(
-    "--origin", "origins", multiple=True, help="Allowed browser origin (repeatable): exact, https://*.x.org or *."
-)
+@click.option("--origin", multiple=True, help="Allowed browser origin (repeatable): exact, https://*.x.org or *.")
 @click.option("--respect-dnt", is_flag=True, help="Drop events from browsers that ask not to be tracked.")
 @click.option("--ip-handling", type=click.Choice(["truncate", "drop", "keep"]), default="truncate", show_default=True)
 @click.option("--retention-days", type=click.IntRange(1, 3650), default=395, show_default=True)
@@ -61,7 +59,7 @@ api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base fo
 @api_option
 def add(
     site_id: str,
-    origins: tuple[str, ...],
+    origin: tuple[str, ...],
     respect_dnt: bool,
     ip_handling: str,
     retention_days: int,
@@ -81,7 +79,7 @@ def add(
             raise click.ClickException(f"site {site_id!r} exists; use `tally sites rotate-key {site_id}`")
         created = site_model.create(
             site_id,
-            origins,
+            origin,
             respect_dnt=respect_dnt,
             ip_handling=ip_handling,
             retention_days=retention_days,

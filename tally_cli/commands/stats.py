@@ -10,13 +10,13 @@ from ..errors import translated
 @click.command()
 @click.option("--site", help="Site id; default: the local pipeline's site.")
 @click.option(
-    "--by", "granularity", type=click.Choice(["m", "h", "d"]), default="m", show_default=True,
+    "--by", type=click.Choice(["m", "h", "d"]), default="m", show_default=True,
     help="Bucket size: minute, hour, day.",
 )  # fmt: skip
 @click.option("--last", default=30, show_default=True, type=click.IntRange(1, 1440), help="How many buckets.")
-@click.option("--top", "top_n", default=10, show_default=True, type=click.IntRange(0, 100), help="Top pages.")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(0, 100), help="Top pages.")
 @click.option("--stage", default=None, help="AWS stage; default: the running local pipeline, else dev.")
-def stats(site: str | None, granularity: str, last: int, top_n: int, stage: str | None) -> None:
+def stats(site: str | None, by: str, last: int, top: int, stage: str | None) -> None:
     """Pageviews, events, visitors and bots per bucket, and the top pages.
 
     Sealed buckets (exact, after the rollup) show unique visitors; open ones show live counts.
@@ -31,13 +31,13 @@ def stats(site: str | None, granularity: str, last: int, top_n: int, stage: str 
     site = site or (where.local.site_id if where.local else None)
     if not site:
         raise click.UsageError("--site is required when local mode is not running")
-    bucket_ids = aggregates.buckets(granularity, last)
+    bucket_ids = aggregates.buckets(by, last)
     client = aws.client("dynamodb")
     with translated("stats"):
-        points = aggregates.series(client, where.aggregates_table, site, granularity, bucket_ids)
-        pages = aggregates.top(client, where.aggregates_table, site, granularity, points, "page", top_n)
+        points = aggregates.series(client, where.aggregates_table, site, by, bucket_ids)
+        pages = aggregates.top(client, where.aggregates_table, site, by, points, "page", top)
     _print_series(points)
-    if top_n:
+    if top:
         _print_top(pages)
 
 

@@ -10,14 +10,14 @@ from ..config import redacted, target
 
 @click.command()
 @click.option("--redis-url", envvar="TALLY_REDIS_URL", required=True, help="redis://host:port/db")
-@click.option("--queue", "queues", multiple=True, default=["default"], show_default=True, help="Repeatable.")
+@click.option("--queue", multiple=True, default=["default"], show_default=True, help="Repeatable.")
 @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option("--shutdown-timeout", default=25.0, show_default=True, type=click.FloatRange(0))
 @click.option("--stage", default=None, help="Tables of this AWS stage; default: the running local pipeline, else dev.")
 def worker(
     redis_url: str,
-    queues: tuple[str, ...],
+    queue: tuple[str, ...],
     batch_size: int,
     concurrency: int,
     shutdown_timeout: float,
@@ -51,7 +51,7 @@ def worker(
     code = run_worker(
         client,
         build_pipeline(),
-        queues=list(queues),
+        queues=list(queue),
         batch_size=batch_size,
         concurrency=concurrency,
         shutdown_timeout=shutdown_timeout,
