@@ -248,6 +248,40 @@ def test_send_reports_rejections_and_bad_input(local_api: Any) -> None:
     assert_one_line_error(run("send", "--api-url", server.base_url, "--key", "k", "--batch-size", "101"), "101")
 
 
+def _http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_local_http_server_speaks_api_gateway(local_api: Any) -> None:
+    import gzip
+
+    server, ingest = local_api
+    key = ingest.site.write_key
+    body = gzip.compress(json.dumps({"batch": [{"url": "https://shop.example.com/a"}, {"name": "signup"}]}).encode())
+    status, _, answer = _http("POST", f"{server.base_url}/events?key={key}", body,
+                              {"Content-Type": "application/json", "Content-Encoding": "gzip"})  # fmt: skip
+    assert status == 202 and json.loads(answer)["accepted"] == 2  # the gzip body arrived as bytes
+    status, headers, gif = _http("GET", f"{server.base_url}/i.gif?key={key}&url=https%3A%2F%2Fshop.example.com%2Fp")
+    assert status == 202 and headers["Content-Type"] == "image/gif" and gif.startswith(b"GIF")
+    status, headers, script = _http("GET", f"{server.base_url.removesuffix('/api')}/t.js")  # no stage prefix
+    assert status == 200 and b"sendBeacon" in script
+    preflight = {"Origin": "https://shop.example.com", "Access-Control-Request-Method": "POST"}
+    status, headers, _ = _http("OPTIONS", f"{server.base_url}/events?key={key}", headers=preflight)
+    assert status in (200, 204) and headers["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert _http("GET", f"{server.base_url}/nope")[0] == 403  # API Gateway's answer to an unknown route
+    assert _http("DELETE", f"{server.base_url}/events")[0] == 405
+    assert [e["url"] for e in ingest.events()][:1] == ["https://shop.example.com/a"]
+    assert len(ingest.events()) == 3
+
+
 # -- worker and up: bad input (their happy paths run as processes in test_cli_local.py) -----
 def test_worker_bad_input() -> None:
     assert_one_line_error(run("worker", "--redis-url", "http://x"), "--redis-url")
