@@ -1,46 +1,20 @@
 """Every `tally` command through click's runner, each with a bad-input case."""
 
 import json
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from tally_cli.main import COMMANDS, cli
+from tests.cli_harness import assert_one_line_error, isolated, run
 from tests.infra import create_queues, create_table
 
+__all__ = ["isolated"]  # autouse: no local state, an empty config file, the environment restored
+
 STAGE = "t"
-
-
-# What commands set in their own process (the pipeline's settings, local mode's endpoint):
-# restored after each test so nothing leaks into the next.
-PROCESS_ENV = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-               "AWS_DEFAULT_REGION", "AWS_REGION", "TALLY_STAGE", "TALLY_QUEUE_URL", "TALLY_SITES_TABLE",
-               "TALLY_EVENTS_TABLE", "TALLY_AGGREGATES_TABLE", "TALLY_DLQ", "TALLY_SITE_CACHE_SECONDS",
-               "POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_LOG_LEVEL")  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """No local-mode state and an empty config file, whatever this machine has."""
-    from tally_contract import aws
-
-    config = tmp_path / "config.toml"
-    config.write_text("")
-    for name in PROCESS_ENV:
-        if name in os.environ:
-            monkeypatch.setenv(name, os.environ[name])
-        else:
-            monkeypatch.setenv(name, "")
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("TALLY_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("TALLY_CONFIG", str(config))
-    yield config
-    aws.reset()  # clients built for another endpoint
 
 
 @pytest.fixture
@@ -49,17 +23,6 @@ def tables(aws: None, boto: Any) -> Any:
     for logical_id in ("SitesTable", "EventsTable", "AggregatesTable"):
         create_table(client, STAGE, logical_id)
     return client
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def assert_one_line_error(result: Result, text: str) -> None:
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and text in errors[0], result.output
 
 
 # -- the root group -------------------------------------------------------------------------
@@ -208,78 +171,6 @@ def test_rollup_seals_a_closed_bucket(tables: Any) -> None:
 
 def test_rollup_bad_input(aws: None) -> None:
     assert_one_line_error(run("rollup", "--stage", "missing"), "rollup")
-
-
-# -- send -----------------------------------------------------------------------------------
-@pytest.fixture
-def local_api(ingest: Any) -> Any:
-    from app import app
-    from tally_cli.local.http_server import LocalHttpServer
-
-    server = LocalHttpServer(app, "127.0.0.1", 0)
-    server.start()
-    yield server, ingest
-    server.stop()
-
-
-def test_send_posts_batches_with_identity(local_api: Any) -> None:
-    server, ingest = local_api
-    result = run(
-        "send", "--api-url", server.base_url, "--key", ingest.site.write_key, "--secret-key", ingest.secret,
-        "-n", "45", "--batch-size", "20", "--seed", "7",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "sent 45 events in 3 requests" in result.output and "accepted 45, rejected 0" in result.output
-    events = ingest.events()
-    assert len(events) == 45
-    assert all(e["ip"] and e["user_agent"] and e["url"].startswith("https://shop.example.com/") for e in events)
-    assert any("bot" in e["user_agent"].lower() for e in events)
-    assert len({e["url"] for e in events}) > 3
-
-
-def test_send_reports_rejections_and_bad_input(local_api: Any) -> None:
-    server, _ = local_api
-    result = run("send", "--api-url", server.base_url, "--key", "wk_unknown", "-n", "3")
-    assert_one_line_error(result, "no event was accepted")
-    assert "rejected 3: 401 unauthorized" in result.output
-    assert_one_line_error(run("send", "--api-url", "ftp://x", "--key", "k"), "--api-url")
-    assert_one_line_error(run("send", "-n", "3"), "--api-url is required")
-    assert_one_line_error(run("send", "--api-url", "http://127.0.0.1:1/api", "--key", "k"), "cannot reach")
-    assert_one_line_error(run("send", "--api-url", server.base_url, "--key", "k", "--batch-size", "101"), "101")
-
-
-def _http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
-
-
-def test_local_http_server_speaks_api_gateway(local_api: Any) -> None:
-    import gzip
-
-    server, ingest = local_api
-    key = ingest.site.write_key
-    body = gzip.compress(json.dumps({"batch": [{"url": "https://shop.example.com/a"}, {"name": "signup"}]}).encode())
-    status, _, answer = _http("POST", f"{server.base_url}/events?key={key}", body,
-                              {"Content-Type": "application/json", "Content-Encoding": "gzip"})  # fmt: skip
-    assert status == 202 and json.loads(answer)["accepted"] == 2  # the gzip body arrived as bytes
-    status, headers, gif = _http("GET", f"{server.base_url}/i.gif?key={key}&url=https%3A%2F%2Fshop.example.com%2Fp")
-    assert status == 202 and headers["Content-Type"] == "image/gif" and gif.startswith(b"GIF")
-    status, headers, script = _http("GET", f"{server.base_url.removesuffix('/api')}/t.js")  # no stage prefix
-    assert status == 200 and b"sendBeacon" in script
-    preflight = {"Origin": "https://shop.example.com", "Access-Control-Request-Method": "POST"}
-    status, headers, _ = _http("OPTIONS", f"{server.base_url}/events?key={key}", headers=preflight)
-    assert status in (200, 204) and headers["Access-Control-Allow-Origin"] == "https://shop.example.com"
-    assert _http("GET", f"{server.base_url}/nope")[0] == 403  # API Gateway's answer to an unknown route
-    assert _http("DELETE", f"{server.base_url}/events")[0] == 405
-    assert [e["url"] for e in ingest.events()][:1] == ["https://shop.example.com/a"]
-    assert len(ingest.events()) == 3
 
 
 # -- worker and up: bad input (their happy paths run as processes in test_cli_local.py) -----

@@ -53,6 +53,7 @@ def up(
     """
     from ..local.emulator import EmulatorError
     from ..local.pipeline import LocalPipeline, Options
+    from ..local.ports import PortBusy
 
     if backend == "redis" and not redis_url:
         raise click.BadParameter("--backend redis needs --redis-url", param_hint="--redis-url")
@@ -88,7 +89,7 @@ def up(
         _announce(state.api_url, state.write_key)
         stop.wait()
         click.echo("stopping...", err=True)
-    except (EmulatorError, OSError) as exc:
+    except (EmulatorError, PortBusy, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         pipeline.stop()

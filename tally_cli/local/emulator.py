@@ -1,11 +1,12 @@
 """An embedded AWS (moto's threaded server) on 127.0.0.1, with infra/template.yaml deployed
 into it through CloudFormation, so local mode runs the same queues and tables as AWS."""
 
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .ports import PortBusy, ensure_free
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
 REGION = "us-east-1"
@@ -38,13 +39,10 @@ class Emulator:
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        # moto binds in its own thread and start() would wait forever if that failed: try first.
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((self.host, self.port))
-            except OSError as exc:
-                raise EmulatorError(f"the AWS emulator cannot listen on {self.endpoint_url}: {exc.strerror}") from None
+        try:
+            ensure_free(self.host, self.port, "the AWS emulator")
+        except PortBusy as exc:
+            raise EmulatorError(str(exc)) from None
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
 

@@ -18,6 +18,7 @@ from .. import config
 from .emulator import REGION, Deployed, Emulator
 from .event_source import SqsEventSource
 from .http_server import LocalHttpServer
+from .ports import ensure_free
 from .scheduler import Every
 
 LOCAL_SITE = "local"
@@ -52,6 +53,7 @@ class LocalPipeline:
         if not self.options.verbose:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's access log
         step("starting the AWS emulator")
+        ensure_free(self.options.host, self.options.port, "the API")
         self.emulator.start()
         step("deploying infra/template.yaml through CloudFormation")
         deployed = self.emulator.deploy(self.options.stage, visibility_timeout=self.options.visibility_timeout)
