@@ -80,6 +80,7 @@ class LocalApi:
 class _Handler(BaseHTTPRequestHandler):
     server: "LocalHttpServer"
     protocol_version = "HTTP/1.1"
+    timeout = 5  # an idle keep-alive connection (or a stalled client) lets go, so stop never hangs
 
     def _handle(self) -> None:
         try:
@@ -119,7 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class LocalHttpServer(ThreadingHTTPServer):
-    daemon_threads = True
+    # stop() waits for requests in flight: an event being queued finishes and gets its answer.
+    daemon_threads = False
+    block_on_close = True
 
     def __init__(self, app: Any, host: str, port: int, *, verbose: bool = False) -> None:
         self.api = LocalApi(app)
