@@ -4,16 +4,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test-deps test check lint lint-infra types bench clean deploy destroy
+.PHONY: install up test-deps test check lint lint-infra types bench clean deploy destroy
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or make PY=python3)"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The whole pipeline on this machine (docs/local-mode.md); Ctrl-C stops it.
+up: install
+	$(BIN)/tally up
 
 # System packages the tests start for real: redis-server, Debian's Sidekiq 6.4.1 / ActiveJob 6.1,
 # and Chromium with its driver for the dashboard's browser test.
@@ -55,7 +60,7 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) build .tally *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
 
 # Deploy one stage: the stack (queues, tables, alarms, dashboard), then the Chalice app, then
 # the stage's API Gateway throttling. Settings per stage: infra/stages/<stage>.params and
@@ -68,7 +73,7 @@ deploy: install
 	$(AWS) cloudformation deploy --template-file infra/template.yaml --stack-name tally-$(STAGE) \
 	  --no-fail-on-empty-changeset \
 	  --parameter-overrides Stage=$(STAGE) AlarmEmail=$(ALARM_EMAIL) $$(grep -v '^#' infra/stages/$(STAGE).params)
-	find ingest_lambda processor_lambda tally_contract -name __pycache__ -prune -exec rm -rf {} +
+	find ingest_lambda processor_lambda tally_contract dashboard -name __pycache__ -prune -exec rm -rf {} +
 	PYTHONDONTWRITEBYTECODE=1 $(BIN)/chalice deploy --stage $(STAGE)
 	$(BIN)/python infra/throttle.py --stage $(STAGE)
 

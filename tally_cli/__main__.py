@@ -1,0 +1,3 @@
+from tally_cli.main import cli
+
+cli()

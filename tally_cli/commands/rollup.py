@@ -1,0 +1,28 @@
+"""``tally rollup``: seal the aggregates now instead of waiting for the schedule."""
+
+import dataclasses
+
+import click
+
+from ..config import target
+from ..errors import translated
+
+
+@click.command()
+@click.option("--stage", default=None, help="AWS stage; default: the running local pipeline, else dev.")
+def rollup(stage: str | None) -> None:
+    """Recompute every dirty aggregate bucket from raw events (what the schedule runs).
+
+    \b
+      tally rollup
+      tally rollup --stage prod
+    """
+    from processor_lambda.dynamo import DynamoStore
+    from processor_lambda.request_job import Tables
+    from processor_lambda.rollup import Rollup
+
+    where = target(stage)
+    with translated("rollup"):
+        report = Rollup(DynamoStore(), Tables(events=where.events_table, aggregates=where.aggregates_table)).run()
+    fields = dataclasses.asdict(report)
+    click.echo("  ".join(f"{name.replace('_', ' ')} {value}" for name, value in fields.items()))

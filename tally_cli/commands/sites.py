@@ -1,0 +1,147 @@
+"""``tally sites``: add, list and rotate the keys of sites in the sites table."""
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import click
+
+from tally_contract import sites as site_model
+
+from ..config import Target, target
+from ..errors import translated
+from ..snippet import script_tag
+
+if TYPE_CHECKING:
+    from tally_contract.sites_dynamodb import DynamoSites
+
+
+@click.group()
+def sites() -> None:
+    """Manage sites: who may send events, and with which keys.
+
+    \b
+      tally sites add shop --origin https://shop.example.com
+      tally sites list
+      tally sites rotate-key shop
+    """
+
+
+def _check_site_id(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if not value or len(value) > 64 or not all(c.isalnum() or c in "-_." for c in value):
+        raise click.BadParameter("1-64 of letters, digits, '-', '_', '.'")
+    return value
+
+
+def _store(where: Target) -> "DynamoSites":
+    from tally_contract.sites_dynamodb import DynamoSites
+
+    return DynamoSites(where.sites_table)
+
+
+def _api_url(where: Target, api_url: str | None) -> str:
+    if api_url:
+        return api_url
+    return where.local.api_url if where.local else "https://<api>/api"
+
+
+stage_option = click.option("--stage", default=None, help="AWS stage; default: the running local pipeline, else dev.")
+api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base for the snippet (…/api).")
+
+
+@sites.command()
+@click.argument("site_id", callback=_check_site_id)
+@click.option("--origin", multiple=True, help="Allowed browser origin (repeatable): exact, https://*.x.org or *.")
+@click.option("--respect-dnt", is_flag=True, help="Drop events from browsers that ask not to be tracked.")
+@click.option("--ip-handling", type=click.Choice(["truncate", "drop", "keep"]), default="truncate", show_default=True)
+@click.option("--retention-days", type=click.IntRange(1, 3650), default=395, show_default=True)
+@click.option("--rate-limit", type=click.IntRange(0), default=0, show_default=True, help="Events/s; 0: none.")
+@stage_option
+@api_option
+def add(
+    site_id: str,
+    origin: tuple[str, ...],
+    respect_dnt: bool,
+    ip_handling: str,
+    retention_days: int,
+    rate_limit: int,
+    stage: str | None,
+    api_url: str | None,
+) -> None:
+    """Create a site; print its write key, its secret key (shown once) and the snippet.
+
+    \b
+      tally sites add shop --origin https://shop.example.com --origin https://*.shop.example.com
+    """
+    where = target(stage)
+    store = _store(where)
+    with translated("sites add"):
+        if store.by_id(site_id) is not None:
+            raise click.ClickException(f"site {site_id!r} exists; use `tally sites rotate-key {site_id}`")
+        created = site_model.create(
+            site_id,
+            origin,
+            respect_dnt=respect_dnt,
+            ip_handling=ip_handling,
+            retention_days=retention_days,
+            rate_limit=rate_limit,
+        )
+        store.put(created.site)
+    _print_keys(created.site, created.secret_key, _api_url(where, api_url))
+
+
+@sites.command("list")
+@stage_option
+def list_sites(stage: str | None) -> None:
+    """List every site with its write key and origins.
+
+    \b
+      tally sites list --stage prod
+    """
+    from tally_contract import aws
+    from tally_contract.sites_dynamodb import from_item
+
+    where = target(stage)
+    rows = []
+    with translated("sites list"):
+        for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=where.sites_table):
+            rows += [from_item(item) for item in page.get("Items", [])]
+    if not rows:
+        click.echo(f"no sites in {where.sites_table}; add one with `tally sites add <site>`")
+        return
+    width = max(len(site.site_id) for site in rows)
+    click.echo(f"{'site':<{width}}  {'write key':<27}  origins")
+    for site in sorted(rows, key=lambda s: s.site_id):
+        click.echo(f"{site.site_id:<{width}}  {site.write_key:<27}  {', '.join(site.origins) or '-'}")
+
+
+@sites.command("rotate-key")
+@click.argument("site_id", callback=_check_site_id)
+@click.option("--secret", is_flag=True, help="Rotate the secret server key too.")
+@stage_option
+@api_option
+def rotate_key(site_id: str, secret: bool, stage: str | None, api_url: str | None) -> None:
+    """Give a site a new write key (the old one stops working within a minute); print the snippet.
+
+    \b
+      tally sites rotate-key shop --secret
+    """
+    where = target(stage)
+    store = _store(where)
+    with translated("sites rotate-key"):
+        site = store.by_id(site_id)
+        if site is None:
+            raise click.ClickException(f"no site {site_id!r} in {where.sites_table}")
+        fresh = site_model.create(site_id)
+        rotated = dataclasses.replace(
+            site, write_key=fresh.site.write_key, secret_hash=fresh.site.secret_hash if secret else site.secret_hash
+        )
+        store.put(rotated)
+    _print_keys(rotated, fresh.secret_key if secret else None, _api_url(where, api_url))
+
+
+def _print_keys(site: site_model.Site, secret_key: str | None, api_url: str) -> None:
+    click.echo(f"site       {site.site_id}")
+    click.echo(f"write key  {site.write_key}")
+    if secret_key:
+        click.echo(f"secret key {secret_key}  (shown once: store it now; servers send it as Authorization: Bearer)")
+    click.echo("snippet    " + script_tag(api_url, site.write_key))

@@ -1,0 +1,59 @@
+"""``tally worker``: the Redis worker (processor_lambda.worker) with the CLI's settings."""
+
+import logging
+import os
+
+import click
+
+from ..config import redacted, target
+
+
+@click.command()
+@click.option("--redis-url", envvar="TALLY_REDIS_URL", required=True, help="redis://host:port/db")
+@click.option("--queue", multiple=True, default=["default"], show_default=True, help="Repeatable.")
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--shutdown-timeout", default=25.0, show_default=True, type=click.FloatRange(0))
+@click.option("--stage", default=None, help="Tables of this AWS stage; default: the running local pipeline, else dev.")
+def worker(
+    redis_url: str,
+    queue: tuple[str, ...],
+    batch_size: int,
+    concurrency: int,
+    shutdown_timeout: float,
+    stage: str | None,
+) -> None:
+    """Consume Sidekiq's Redis queues with the processing pipeline until SIGTERM or Ctrl-C.
+
+    \b
+      tally worker --redis-url redis://127.0.0.1:6379/0 --concurrency 2
+    """
+    import redis
+
+    from processor_lambda.pipeline import build_pipeline
+    from processor_lambda.worker import run_worker
+
+    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise click.BadParameter("must start with redis://, rediss:// or unix://", param_hint="--redis-url")
+    where = target(stage)
+    # build_pipeline reads its tables from the environment, as the Lambda does.
+    os.environ.update(
+        TALLY_SITES_TABLE=where.sites_table,
+        TALLY_EVENTS_TABLE=where.events_table,
+        TALLY_AGGREGATES_TABLE=where.aggregates_table,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise click.ClickException(f"cannot reach {redacted(redis_url)}: {exc}") from None
+    code = run_worker(
+        client,
+        build_pipeline(),
+        queues=list(queue),
+        batch_size=batch_size,
+        concurrency=concurrency,
+        shutdown_timeout=shutdown_timeout,
+    )
+    raise SystemExit(code)

@@ -1,0 +1,153 @@
+"""Settings shared by the commands: the config file, local mode's state file, and which AWS
+endpoint and tables a command talks to."""
+
+import json
+import os
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+DEFAULT_CONFIG = "~/.config/tally/config.toml"
+STATE_FILE = "local.json"
+
+
+def load(path: str | None) -> dict[str, Any]:
+    """The config file as click's default_map: one table per command, nested for groups."""
+    explicit = path is not None
+    target = Path(path or DEFAULT_CONFIG).expanduser()
+    if not target.exists():
+        if explicit:
+            raise click.BadParameter(f"config file {target} does not exist", param_hint="--config")
+        return {}
+    try:
+        data = tomllib.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise click.ClickException(f"cannot read config file {target}: {exc}") from None
+    return data
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("TALLY_STATE_DIR", ".tally"))
+
+
+@dataclass(frozen=True)
+class LocalState:
+    """What ``tally up`` tells the other commands while it runs (``.tally/local.json``)."""
+
+    pid: int
+    endpoint_url: str
+    api_url: str
+    region: str
+    stage: str
+    backend: str
+    queue_url: str
+    events_queue_url: str
+    dlq_url: str
+    sites_table: str
+    events_table: str
+    aggregates_table: str
+    site_id: str
+    write_key: str
+    secret_key: str
+
+    def write(self) -> Path:
+        directory = state_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / STATE_FILE
+        # The local site's secret key is in here: readable by this user only.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(asdict(self), handle, indent=2)
+        return path
+
+    @staticmethod
+    def remove() -> None:
+        (state_dir() / STATE_FILE).unlink(missing_ok=True)
+
+
+def read_state() -> LocalState | None:
+    """The running local pipeline's state, or None when there is none (or it is stale)."""
+    path = state_dir() / STATE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        state = LocalState(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+    return state if _alive(state.pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a command reads and writes: the local pipeline, or AWS for a stage."""
+
+    stage: str
+    sites_table: str
+    events_table: str
+    aggregates_table: str
+    queue: str  # queue name or URL
+    dlq: str
+    local: LocalState | None = None
+
+
+def target(stage: str | None = None) -> Target:
+    """Local mode when ``tally up`` runs (and no stage was asked for); AWS otherwise.
+
+    Local mode points botocore at the emulator with throwaway credentials, so a command can
+    never reach a real account by accident while local mode is the target.
+    """
+    state = read_state() if stage is None else None
+    if state is not None:
+        use_local_endpoint(state.endpoint_url, state.region)
+        return Target(
+            state.stage,
+            state.sites_table,
+            state.events_table,
+            state.aggregates_table,
+            state.events_queue_url,
+            state.dlq_url,
+            state,
+        )
+    stage = stage or "dev"
+    return Target(
+        stage,
+        os.environ.get("TALLY_SITES_TABLE") or f"tally-{stage}-sites",
+        os.environ.get("TALLY_EVENTS_TABLE") or f"tally-{stage}-events",
+        os.environ.get("TALLY_AGGREGATES_TABLE") or f"tally-{stage}-aggregates",
+        f"tally-{stage}-events",
+        f"tally-{stage}-events-dlq",
+    )
+
+
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "tally-local", "AWS_SECRET_ACCESS_KEY": "tally-local"}
+
+
+def use_local_endpoint(endpoint_url: str, region: str) -> None:
+    from tally_contract import aws
+
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(LOCAL_CREDENTIALS, AWS_ENDPOINT_URL=endpoint_url, AWS_DEFAULT_REGION=region, AWS_REGION=region)
+    aws.reset()
+
+
+def redacted(url: str) -> str:
+    """A URL fit for a message: without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()

@@ -1,0 +1,26 @@
+"""Provider errors become one-line CLI errors here, at the edge (no stack traces)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from tally_contract.errors import StoreUnavailable
+
+
+@contextmanager
+def translated(what: str) -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from redis.exceptions import RedisError
+
+    from processor_lambda.errors import StorageError
+
+    try:
+        yield
+    except NoCredentialsError:
+        raise click.ClickException(f"{what}: no AWS credentials (start `tally up` for local mode)") from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise click.ClickException(f"{what}: {error.get('Code', 'error')}: {error.get('Message', '')}") from None
+    except (BotoCoreError, RedisError, StoreUnavailable, StorageError) as exc:
+        raise click.ClickException(f"{what}: {exc}") from None
