@@ -53,12 +53,13 @@ class LocalState:
     site_id: str
     write_key: str
     secret_key: str
+    admin_password: str = ""
 
     def write(self) -> Path:
         directory = state_dir()
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / STATE_FILE
-        # The local site's secret key is in here: readable by this user only.
+        # The local site's secret key and the dashboard password are in here: this user only.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(asdict(self), handle, indent=2)

@@ -4,14 +4,15 @@ import json
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from tally_ops.connect import redis_at, sqs_at, target
-from tally_ops.dlq_redis import RedisDeadLetters
-from tally_ops.dlq_sqs import SqsDeadLetters
 from tally_ops.errors import OpsError
+
+if TYPE_CHECKING:  # the rest of tally_ops imports redis and botocore: loaded when a command runs
+    from tally_ops.dlq_redis import RedisDeadLetters
+    from tally_ops.dlq_sqs import SqsDeadLetters
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +50,11 @@ def _common(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def _letters(source: str, endpoint_url: str | None, region: str | None) -> SqsDeadLetters | RedisDeadLetters:
+def _letters(source: str, endpoint_url: str | None, region: str | None) -> "SqsDeadLetters | RedisDeadLetters":
+    from tally_ops.connect import redis_at, sqs_at, target
+    from tally_ops.dlq_redis import RedisDeadLetters
+    from tally_ops.dlq_sqs import SqsDeadLetters
+
     where = target(source, "--from")
     if where.kind == "redis":
         return RedisDeadLetters(redis_at(where))
@@ -93,6 +98,9 @@ def show(source: str, endpoint_url: str | None, region: str | None, letter_id: s
 @_common
 def redrive(source: str, endpoint_url: str | None, region: str | None, destination: str | None, **options: Any) -> None:
     """Send dead letters back to be processed, job bytes unchanged."""
+    from tally_ops.connect import sqs_at, target
+    from tally_ops.dlq_redis import RedisDeadLetters
+
     letters = _letters(source, endpoint_url, region)
     if isinstance(letters, RedisDeadLetters):
         moved = letters.redrive(options["ids"], options["queue"])

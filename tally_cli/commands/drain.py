@@ -2,13 +2,14 @@
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tally_ops.connect import redis_at, sqs_at, target
-from tally_ops.drain import RedisToSqs, Report, SqsToRedis
 from tally_ops.errors import OpsError
+
+if TYPE_CHECKING:  # the rest of tally_ops imports redis and botocore: loaded when the command runs
+    from tally_ops.drain import RedisToSqs, Report, SqsToRedis
 
 EXAMPLE = """
 \b
@@ -47,7 +48,10 @@ def drain(source: str, destination: str, queue: str, **options: Any) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-def _mover(source: str, destination: str, queue: str, options: dict[str, Any]) -> RedisToSqs | SqsToRedis:
+def _mover(source: str, destination: str, queue: str, options: dict[str, Any]) -> "RedisToSqs | SqsToRedis":
+    from tally_ops.connect import redis_at, sqs_at, target
+    from tally_ops.drain import RedisToSqs, SqsToRedis
+
     src, dst = target(source, "--from"), target(destination, "--to")
     if {src.kind, dst.kind} != {"redis", "sqs"}:
         raise OpsError("--from and --to must be one Redis URL and one sqs:// queue")
@@ -62,14 +66,14 @@ def _mover(source: str, destination: str, queue: str, options: dict[str, Any]) -
     return SqsToRedis(sqs_at(src, **aws), redis_at(dst), queue)
 
 
-def _run(mover: RedisToSqs | SqsToRedis) -> Report:
+def _run(mover: "RedisToSqs | SqsToRedis") -> "Report":
     plan = mover.plan()
     total = plan.moved + plan.resent + plan.timed
     with click.progressbar(length=max(total, 1), label="draining", file=sys.stderr) as bar:
         return mover.run(progress=bar.update)
 
 
-def _print_plan(plan: Report) -> None:
+def _print_plan(plan: "Report") -> None:
     click.echo(
         f"would move {plan.moved} queued job(s), resend {plan.resent} left in flight, "
         f"send {plan.timed} timed job(s) with a delay; {plan.held_back} timed job(s) due later stay; "
@@ -77,7 +81,7 @@ def _print_plan(plan: Report) -> None:
     )
 
 
-def _print_report(report: Report) -> None:
+def _print_report(report: "Report") -> None:
     click.echo(
         f"moved {report.moved} queued job(s), resent {report.resent}, sent {report.timed} timed job(s); "
         f"{report.held_back} timed job(s) held back, {report.remaining} message(s) delayed or in flight"

@@ -86,7 +86,7 @@ def up(
 
             with translated("tally up"):
                 state = pipeline.start(step)
-        _announce(state.api_url, state.write_key)
+        _announce(state.api_url, state.write_key, state.admin_password)
         stop.wait()
         click.echo("stopping...", err=True)
     except (EmulatorError, PortBusy, OSError) as exc:
@@ -98,13 +98,13 @@ def up(
     click.echo("stopped", err=True)
 
 
-def _announce(api_url: str, write_key: str) -> None:
+def _announce(api_url: str, write_key: str, password: str) -> None:
     click.echo(
         "\n".join(
             [
                 "",
                 f"ingest     POST {api_url}/events?key={write_key}",
-                f"dashboard  {api_url}/dashboard/",
+                f"dashboard  {api_url}/dashboard/  (password {password}, new each run)",
                 f"write key  {write_key}  (site 'local'; its secret key is in {state_dir() / STATE_FILE})",
                 "snippet    " + script_tag(api_url, write_key),
                 "",

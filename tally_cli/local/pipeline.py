@@ -58,8 +58,9 @@ class LocalPipeline:
         step("deploying infra/template.yaml through CloudFormation")
         deployed = self.emulator.deploy(self.options.stage, visibility_timeout=self.options.visibility_timeout)
         self._configure_environment(deployed)
-        step("creating the local site")
+        step("creating the local site and the dashboard's credentials")
         site = self._local_site(deployed)
+        password = self._admin_password()
         step("starting the HTTP routes, the processor and the rollup")
         self._start_http()
         self._start_processor(deployed)
@@ -81,6 +82,7 @@ class LocalPipeline:
             site_id=site.site.site_id,
             write_key=site.site.write_key,
             secret_key=site.secret_key,
+            admin_password=password,
         )
         self.state.write()
         return self.state
@@ -96,6 +98,7 @@ class LocalPipeline:
             TALLY_AGGREGATES_TABLE=deployed.aggregates_table,
             TALLY_DLQ=deployed.dlq_url,
             TALLY_SITE_CACHE_SECONDS="5",  # a rotated key takes effect within seconds locally
+            TALLY_ADMIN_PARAMETER=f"/tally/{self.options.stage}/admin",
         )
         if not self.options.verbose:
             # One EMF line per request and per batch is noise on a terminal.
@@ -108,6 +111,13 @@ class LocalPipeline:
         created = site_model.create(LOCAL_SITE, origins=["*"])
         DynamoSites(deployed.sites_table).put(created.site)
         return created
+
+    def _admin_password(self) -> str:
+        """A new dashboard password for this run (no default exists), kept in the emulator's SSM."""
+        from dashboard.auth import provision_admin
+        from tally_contract import aws
+
+        return provision_admin(aws.client("ssm"), os.environ["TALLY_ADMIN_PARAMETER"])
 
     def _start_http(self) -> None:
         # app.py is Chalice's entry point at the top level (installed as a module), read as Any.
