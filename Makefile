@@ -40,11 +40,13 @@ lint: install lint-infra
 # cfn-lint over infra/template.yaml and over what `chalice package` makes of each stage (built
 # in a temp dir from a bytecode-free copy: vendor/ symlinks would otherwise ship __pycache__).
 CHALICE_STAGES := dev prod
+# The packages the Lambda zip carries: one symlink each in vendor/.
+VENDORED := $(notdir $(wildcard vendor/*))
 lint-infra: install
 	$(BIN)/cfn-lint infra/template.yaml
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	tar -c --exclude=__pycache__ --exclude='*.pyc' --exclude=.chalice/deployments --exclude=.chalice/deployed \
-	  app.py requirements.txt .chalice vendor ingest_lambda processor_lambda tally_contract | tar -x -C "$$tmp" && \
+	  app.py requirements.txt .chalice vendor $(VENDORED) | tar -x -C "$$tmp" && \
 	for s in $(CHALICE_STAGES); do \
 	  (cd "$$tmp" && PYTHONDONTWRITEBYTECODE=1 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
 	    $(CURDIR)/$(BIN)/chalice package --stage $$s "out-$$s" >/dev/null) || exit 1; \
@@ -73,7 +75,7 @@ deploy: install
 	$(AWS) cloudformation deploy --template-file infra/template.yaml --stack-name tally-$(STAGE) \
 	  --no-fail-on-empty-changeset \
 	  --parameter-overrides Stage=$(STAGE) AlarmEmail=$(ALARM_EMAIL) $$(grep -v '^#' infra/stages/$(STAGE).params)
-	find ingest_lambda processor_lambda tally_contract dashboard -name __pycache__ -prune -exec rm -rf {} +
+	find $(VENDORED) -name __pycache__ -prune -exec rm -rf {} +
 	PYTHONDONTWRITEBYTECODE=1 $(BIN)/chalice deploy --stage $(STAGE)
 	$(BIN)/python infra/throttle.py --stage $(STAGE)
 
