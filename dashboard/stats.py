@@ -46,6 +46,14 @@ def _numbers(total: Item | None, target: Item | None) -> dict[str, Any]:
             "visitors": _n(target, "suv"), "sealed": False}  # fmt: skip
 
 
+def _bots(total: Item | None) -> int:
+    """A bucket's bot hits: kept on its total item only, sealed like the other numbers."""
+    if total is None:
+        return 0
+    sealed = "dirty" not in total and "sbots" in total
+    return _n(total, "sbots" if sealed else "bots") or 0
+
+
 class Stats:
     def __init__(self, dynamo: Dynamo, tables: Tables) -> None:
         self.dynamo = dynamo
@@ -69,6 +77,8 @@ class Stats:
             for bucket, pk in zip(buckets, pks, strict=True)
         ]
         totals = {"views": sum(p["views"] for p in points), "events": sum(p["events"] for p in points)}
+        if where is None:  # bots are counted per bucket, in no dimension: a filter leaves them out
+            totals["bots"] = sum(_bots(found.get((pk, keys.TOTAL))) for pk in pks)
         return {"site": site, "granularity": granularity, "filter": dict([where]) if where else None,
                 "points": points, "totals": totals}  # fmt: skip
 

@@ -1,7 +1,8 @@
-"""The whole pipeline in this process, over real HTTP on loopback, for browser tests: moto's
+"""The whole pipeline in this process, over real HTTP on loopback, for tests that drain the
+queue themselves (the browser test runs `tally up` instead, tests/local_up.py): moto's
 server (resources from infra/template.yaml), the Chalice app behind a small threaded HTTP
 adapter that shapes each request as API Gateway would, and ``drain()`` that feeds the queue to
-the production pipeline. Small on purpose: `tally up` can replace it."""
+the production pipeline. Small on purpose."""
 
 import os
 import threading

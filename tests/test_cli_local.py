@@ -2,14 +2,12 @@
 aggregates, a clean stop on SIGINT/SIGTERM with no process left behind."""
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,37 +15,13 @@ import pytest
 
 from tally_contract import sites as site_model
 from tally_contract.queues.redis_queue import RedisQueue
+from tests.local_up import aws_client, cli_env, start_up, tally, wait_for
 from tests.servers import free_port
 from tests.test_processor import tally_job
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["start_up"]  # the fixture: `tally up` as a process on free ports (tests/local_up.py)
 pytestmark = pytest.mark.slow
 HUMAN = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-
-
-def _wait(condition: Callable[[], Any], timeout: float, what: str, proc: "subprocess.Popen[str] | None" = None) -> Any:
-    """The condition's first true value; False on timeout when there is no process to blame."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(
-                f"{what}: process exited {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}"
-            )
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    env.update(
-        PYTHONPATH=str(ROOT), TALLY_STATE_DIR=str(tmp_path / "state"), TALLY_CONFIG=str(tmp_path / "config.toml")
-    )
-    (tmp_path / "config.toml").write_text("")
-    return {**env, **extra}
 
 
 def _session_members(sid: int) -> list[int]:
@@ -96,37 +70,6 @@ def _post(api_url: str, write_key: str, secret: str, events: list[dict[str, Any]
         return answer
 
 
-@pytest.fixture
-def start_up(tmp_path: Path) -> Iterator[Callable[..., tuple["subprocess.Popen[str]", dict[str, Any]]]]:
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(*extra: str) -> tuple["subprocess.Popen[str]", dict[str, Any]]:
-        api_port, aws_port = free_port(), free_port()
-        args = [sys.executable, "-m", "tally_cli", "up", "--port", str(api_port), "--aws-port", str(aws_port),
-                "--batch-window", "0.5", "--visibility-timeout", "5", "--rollup-interval", "2", *extra]  # fmt: skip
-        proc = subprocess.Popen(args, env=_env(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
-        procs.append(proc)
-        state_file = tmp_path / "state" / "local.json"
-        assert _wait(state_file.exists, 120, "tally up to start", proc), "tally up did not start"
-        state = json.loads(state_file.read_text())
-        state["api_port"], state["aws_port"], state["file"] = api_port, aws_port, state_file
-        return proc, state
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def _aws(state: dict[str, Any], service: str) -> Any:
-    import boto3
-
-    return boto3.client(service, endpoint_url=state["endpoint_url"], region_name="us-east-1",
-                        aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
-
-
 def _stop_and_check(proc: "subprocess.Popen[str]", state: dict[str, Any], sig: int) -> str:
     assert _session_members(proc.pid) == [proc.pid]  # threads only: no child processes
     proc.send_signal(sig)
@@ -149,15 +92,12 @@ def test_up_counts_events_sent_over_http_and_stops_cleanly(start_up: Any, tmp_pa
               for i in range(7)]  # fmt: skip
     assert _post(api, state["write_key"], state["secret_key"], events)["accepted"] == 7
 
-    dynamodb = _aws(state, "dynamodb")
-    assert _wait(lambda: _counted(dynamodb, state["aggregates_table"]) == 7, 90, "7 pageviews counted", proc)
+    dynamodb = aws_client(state, "dynamodb")
+    assert wait_for(lambda: _counted(dynamodb, state["aggregates_table"]) == 7, 90, "7 pageviews counted", proc)
 
-    env = _env(tmp_path)
-    stats = subprocess.run([sys.executable, "-m", "tally_cli", "stats", "--last", "3"], env=env, cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    stats = tally(tmp_path, "stats", "--last", "3")
     assert ["total", "7"] in [line.split()[:2] for line in stats.stdout.splitlines()]
-    queue = subprocess.run([sys.executable, "-m", "tally_cli", "queue", "status"], env=env, cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    queue = tally(tmp_path, "queue", "status")
     assert "waiting       0" in queue.stdout
 
     output = _stop_and_check(proc, state, signal.SIGINT)
@@ -171,8 +111,8 @@ def test_up_with_the_redis_backend(start_up: Any, redis_url: str, redis_client: 
     assert state["backend"] == "redis"
     events = [{"url": "https://shop.example.com/", "ip": f"203.0.113.{i}", "user_agent": HUMAN} for i in range(4)]
     assert _post(state["api_url"], state["write_key"], state["secret_key"], events)["accepted"] == 4
-    dynamodb = _aws(state, "dynamodb")
-    assert _wait(lambda: _counted(dynamodb, state["aggregates_table"]) == 4, 90, "4 pageviews counted", proc)
+    dynamodb = aws_client(state, "dynamodb")
+    assert wait_for(lambda: _counted(dynamodb, state["aggregates_table"]) == 4, 90, "4 pageviews counted", proc)
     # Ingest queued on Redis (Sidekiq's queues set) and the Redis worker emptied the queue.
     assert redis_client.smembers("queues") == {b"default"} and redis_client.llen("queue:default") == 0
     _stop_and_check(proc, state, signal.SIGTERM)
@@ -189,14 +129,15 @@ def test_worker_command_consumes_redis(tmp_path: Path, redis_url: str, redis_cli
         dynamodb = emulator.client("dynamodb")
         dynamodb.put_item(TableName=deployed.sites_table, Item=to_item(site_model.create("shop").site))
         assert RedisQueue(redis_client).push("default", [tally_job(f"w-{i}") for i in range(5)]) == []
-        env = _env(tmp_path, AWS_ENDPOINT_URL=emulator.endpoint_url, AWS_ACCESS_KEY_ID="x",
+        env = cli_env(tmp_path, AWS_ENDPOINT_URL=emulator.endpoint_url, AWS_ACCESS_KEY_ID="x",
                    AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1")  # fmt: skip
         proc = subprocess.Popen([sys.executable, "-m", "tally_cli", "worker", "--redis-url", redis_url,
                                  "--stage", "w", "--batch-size", "10"], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
         try:
             stored = lambda: dynamodb.scan(TableName=deployed.events_table)["Count"] == 5  # noqa: E731
-            ok = _wait(stored, 60, "5 events", proc) and _wait(lambda: redis_client.llen("queue:default") == 0, 10, "")
+            drained = lambda: redis_client.llen("queue:default") == 0  # noqa: E731
+            ok = wait_for(stored, 60, "5 events", proc) and wait_for(drained, 10, "an empty queue")
         finally:
             proc.send_signal(signal.SIGTERM)
             output, _ = proc.communicate(timeout=60)
@@ -211,7 +152,7 @@ def test_make_install_puts_a_tally_command_in_the_venv(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "tally"
     assert script.exists(), "no tally script next to the interpreter: run `make install`"
     started = time.monotonic()
-    result = subprocess.run([str(script), "--help"], env=_env(tmp_path), cwd=tmp_path, capture_output=True,
+    result = subprocess.run([str(script), "--help"], env=cli_env(tmp_path), cwd=tmp_path, capture_output=True,
                             text=True, timeout=60, check=True)  # fmt: skip
     assert "up" in result.stdout and "send" in result.stdout
     assert time.monotonic() - started < 10  # lazy subcommands: --help imports no AWS or Redis code
@@ -220,6 +161,6 @@ def test_make_install_puts_a_tally_command_in_the_venv(tmp_path: Path) -> None:
         "import sys, tally_cli.main as m; m.cli(['--help'], standalone_mode=False); "
         f"print(sorted(n for n in sys.modules if n.split('.')[0] in {heavy!r}))"
     )
-    imported = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path), cwd=tmp_path, capture_output=True,
+    imported = subprocess.run([sys.executable, "-c", code], env=cli_env(tmp_path), cwd=tmp_path, capture_output=True,
                               text=True, timeout=60, check=True)  # fmt: skip
     assert imported.stdout.strip().splitlines()[-1] == "[]"

@@ -37,6 +37,31 @@ def test_send_posts_batches_with_identity(local_api: Any) -> None:
     assert len({e["url"] for e in events}) > 3
 
 
+def test_send_reports_what_the_aggregates_will_count(local_api: Any) -> None:
+    from collections import Counter
+
+    from processor_lambda.useragent import parse
+
+    server, ingest = local_api
+    result = run(
+        "send", "--api-url", server.base_url, "--key", ingest.site.write_key, "--secret-key", ingest.secret,
+        "-n", "150", "--seed", "11", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    events = ingest.events()
+    bots = [e for e in events if parse(e["user_agent"]).bot]  # the processor's own verdict
+    names = Counter(e.get("name") or "pageview" for e in events if not parse(e["user_agent"]).bot)
+    assert summary["accepted"] == len(events) == 150 and summary["rejected"] == {}
+    assert summary["bots"] == len(bots) > 0
+    assert summary["names"] == dict(names) and len(names) > 1
+    assert summary["from"] <= summary["to"] and summary["from"].endswith("Z")
+    text = run(
+        "send", "--api-url", server.base_url, "--key", ingest.site.write_key, "-n", "5", "--seed", "11",
+    )  # fmt: skip
+    assert "counted: pageview" in text.output and "bots 0 (bot total only)" in text.output
+
+
 def test_send_reports_rejections_and_bad_input(local_api: Any) -> None:
     server, _ = local_api
     result = run("send", "--api-url", server.base_url, "--key", "wk_unknown", "-n", "3")

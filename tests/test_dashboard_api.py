@@ -165,16 +165,18 @@ def test_no_parameter_means_no_way_in(board: Board) -> None:
 def test_series_uses_live_counters_until_sealed_then_exact_values(traffic: Board) -> None:
     live = traffic.get("/stats/series", **HOUR).json()
     assert live["points"] == [{"bucket": "2026-11-23T13", "views": 3, "events": 4, "visitors": None, "sealed": False}]
+    assert live["totals"] == {"views": 3, "events": 4, "bots": 1}  # the Googlebot hit, in no other number
     traffic.proc.rollup(at=LATER)
     sealed = traffic.get("/stats/series", **HOUR).json()
     assert sealed["points"] == [{"bucket": "2026-11-23T13", "views": 3, "events": 4, "visitors": 2, "sealed": True}]
+    assert sealed["totals"] == {"views": 3, "events": 4, "bots": 1}
     minutes = traffic.get(
         "/stats/series", **{**HOUR, "from": "2026-11-23T13:17", "to": "2026-11-23T13:20", "granularity": "m"}
     )
     assert [(p["bucket"][-5:], p["views"], p["events"]) for p in minutes.json()["points"]] == [
         ("13:17", 0, 0), ("13:18", 2, 2), ("13:19", 1, 2), ("13:20", 0, 0),
     ]  # fmt: skip
-    assert minutes.json()["totals"] == {"views": 3, "events": 4}
+    assert minutes.json()["totals"] == {"views": 3, "events": 4, "bots": 1}
 
 
 @pytest.mark.parametrize(

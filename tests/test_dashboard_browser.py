@@ -1,24 +1,27 @@
-"""Real headless Chromium (Debian's chromium + chromedriver) against the whole pipeline on
-loopback: a page carrying the t.js snippet sends a pageview through the browser, a script sends
-a known number of events over HTTP, the queue is drained into the processor, and the dashboard,
-after signing in, shows exactly those counts. Screenshots go to test-artifacts/."""
+"""Real headless Chromium (Debian's chromium + chromedriver) against the real local pipeline:
+`tally up` runs as a process on free ports; a page on localhost carries the t.js snippet it
+prints and sends a pageview through the browser; `tally send` sends seeded traffic and reports
+what the aggregates will count; the dashboard, after signing in with the password `tally up`
+generated, must show exactly that. Screenshots go to test-artifacts/."""
 
 import json
 import shutil
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.local_pipeline import LocalPipeline, local_pipeline
+from tally_cli.snippet import script_tag
+from tests.local_up import start_up, tally
 from tests.servers import free_port
 
+__all__ = ["start_up"]  # the fixture: `tally up` as a process on free ports (tests/local_up.py)
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -26,7 +29,9 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 # Headless Chromium says "HeadlessChrome" in its user agent, which the processor rightly counts
 # as a bot (bots count nowhere but the bucket's bot total): present a desktop Chrome instead.
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
-SENT = {"signup": 4, "download": 3}  # named events sent over HTTP, besides the browser's pageview
+# 40 seeded events: 26 pageviews, 5 signups, 2 add_to_cart and 7 bots (the test reads the
+# numbers from `tally send --json`; it only checks they are varied enough to mean something).
+SEND = ("--count", "40", "--seed", "12", "--batch-size", "15")
 
 
 def page_server(port: int, snippet: str) -> ThreadingHTTPServer:
@@ -67,6 +72,7 @@ def browser() -> Iterator[Any]:
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(30)
+    driver.set_script_timeout(10)
     try:
         yield driver
     finally:
@@ -74,87 +80,116 @@ def browser() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+def wait_until(check: Callable[[], Any], what: Callable[[], str] | str, timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def send_events(pipeline: LocalPipeline, origin: str) -> None:
-    batch = [
-        {"name": name, "url": f"{origin}/app", "properties": {"n": i}}
-        for name, count in SENT.items()
-        for i in range(count)
-    ]
-    request = urllib.request.Request(
-        f"{pipeline.api}/events?key={pipeline.write_key}", data=json.dumps({"batch": batch}).encode(),
-        headers={"Content-Type": "application/json", "Origin": origin, "User-Agent": "tally-browser-test/1.0"},
-    )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 202, response.read()
-        assert json.loads(response.read())["accepted"] == sum(SENT.values())
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what if isinstance(what, str) else what()}")
 
 
 def table_rows(driver: Any, selector: str) -> list[list[str]]:
+    """The cells' text, read in one script: the page may redraw a table between two reads."""
+    script = """return Array.from(document.querySelectorAll(arguments[0] + " tr"), function (row) {
+        return Array.from(row.querySelectorAll("td"), function (cell) { return cell.textContent; }); });"""
+    rows: list[list[str]] = driver.execute_script(script, selector)
+    return rows
+
+
+def read_api(driver: Any, path: str, params: dict[str, str]) -> Any:
+    """A read API call from the signed-in page: its session cookie, as the dashboard's own code."""
+    script = """
+        var done = arguments[arguments.length - 1];
+        fetch(arguments[0] + "?" + new URLSearchParams(arguments[1]), {credentials: "same-origin"})
+          .then(function (r) { return r.json(); }).then(done, function (e) { done({error: String(e)}); });
+    """
+    return driver.execute_async_script(script, path, params)
+
+
+def sign_in(driver: Any, api: str, password: str) -> None:
     from selenium.webdriver.common.by import By
 
-    rows = driver.find_elements(By.CSS_SELECTOR, f"{selector} tr")
-    return [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    driver.get(f"{api}/dashboard")
+    wait_until(lambda: driver.current_url.endswith("/dashboard/login"), "the login page")
+    driver.save_screenshot(str(ARTIFACTS / "dashboard-login.png"))
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "sign-in").click()
+    loaded(driver, None)
 
 
-def test_a_browser_visit_and_sent_events_show_on_the_dashboard(browser: Any) -> None:
+def loaded(driver: Any, before: str | None) -> None:
+    """Wait for the dashboard's refresh after ``before`` (its body's data-loaded); no error."""
+    from selenium.webdriver.common.by import By
+
+    body = lambda: driver.find_element(By.TAG_NAME, "body")  # noqa: E731
+    wait_until(lambda: body().get_attribute("data-error") or body().get_attribute("data-loaded") not in (None, before),
+               lambda: f"the dashboard ({driver.current_url})")  # fmt: skip
+    error = body().get_attribute("data-error")
+    assert not error, error
+
+
+def show_range(driver: Any, first: str, last: str) -> None:
+    """Set the date range to the days from ``first`` to ``last`` (ISO times) and press Show."""
+    from selenium.webdriver.common.by import By
+
+    before = driver.find_element(By.TAG_NAME, "body").get_attribute("data-loaded")
+    driver.execute_script(
+        "document.getElementById('from').value = arguments[0]; document.getElementById('to').value = arguments[1];",
+        first[:10], last[:10],
+    )  # fmt: skip
+    driver.find_element(By.CSS_SELECTOR, "#controls button[type=submit]").click()
+    loaded(driver, before)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def test_a_browser_visit_and_tally_send_show_on_the_dashboard(start_up: Any, tmp_path: Path, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
     ARTIFACTS.mkdir(exist_ok=True)
-    page_port = free_port()
-    origin = f"http://localhost:{page_port}"
-    with local_pipeline(origin) as pipeline:
-        snippet = f'<script defer src="{pipeline.api}/t.js" data-key="{pipeline.write_key}"></script>'
-        site = page_server(page_port, snippet)
-        try:
-            browser.get(f"{origin}/landing")
-            processed = wait_until(pipeline.drain, "the browser's pageview to reach the queue")
-            assert processed == 1
-            send_events(pipeline, origin)
-            assert pipeline.drain() == sum(SENT.values())
+    _, state = start_up()
+    api, page_port = state["api_url"], free_port()
+    site = page_server(page_port, script_tag(api, state["write_key"]))
+    try:
+        visited = now()
+        browser.get(f"http://localhost:{page_port}/landing")
+        sent = json.loads(tally(tmp_path, "send", *SEND, "--json").stdout.strip().splitlines()[-1])
+    finally:
+        site.shutdown()
+        site.server_close()
+    names, bots = sent["names"], sent["bots"]
+    assert sent["accepted"] == 40 == sum(names.values()) + bots and sent["rejected"] == {}
+    assert bots > 0 and len(names) > 2, sent  # the seed gives bots, pageviews and two event names
+    expected = {"views": names["pageview"] + 1, "events": sum(names.values()) + 1, "bots": bots}  # +1: the browser
 
-            browser.get(f"{pipeline.api}/dashboard")
-            wait_until(lambda: browser.current_url.endswith("/dashboard/login"), "the login page")
-            browser.save_screenshot(str(ARTIFACTS / "dashboard-login.png"))
-            browser.find_element(By.ID, "password").send_keys(pipeline.password)
-            browser.find_element(By.ID, "sign-in").click()
-            body = lambda: browser.find_element(By.TAG_NAME, "body")  # noqa: E731
-            wait_until(lambda: body().get_attribute("data-loaded") or body().get_attribute("data-error"),
-                       f"the dashboard ({browser.current_url})")  # fmt: skip
-            error = browser.find_element(By.TAG_NAME, "body").get_attribute("data-error")
-            assert not error, error
+    sign_in(browser, api, state["admin_password"])
+    window = {"site": state["site_id"], "granularity": "h", "from": min(visited, sent["from"])[:13], "to": now()[:13]}
+    counted = lambda: read_api(browser, "stats/series", window).get("totals")  # noqa: E731
+    wait_until(lambda: counted() == expected, lambda: f"{expected}, counted {counted()}")
+    show_range(browser, min(visited, sent["from"]), sent["to"])
 
-            assert browser.find_element(By.ID, "total-views").text == "1"
-            assert browser.find_element(By.ID, "total-events").text == str(1 + sum(SENT.values()))
-            events = dict((r[0], int(r[1])) for r in table_rows(browser, "#top-event"))
-            assert events == {"pageview": 1, **SENT}
-            assert table_rows(browser, "#top-page")[0] == ["/landing", "1"]
-            raw = table_rows(browser, "#events tbody")
-            assert len(raw) == 1 + sum(SENT.values())
-            assert [row[1:3] for row in raw if row[1] == "pageview"] == [["pageview", "/landing"]]
-            assert sorted(row[1] for row in raw if row[1] != "pageview") == sorted(
-                n for n, c in SENT.items() for _ in range(c)
-            )
-            live = wait_until(lambda: browser.find_element(By.ID, "live-events").text not in ("", "-") and
-                              browser.find_element(By.ID, "live-events").text, "the live view")  # fmt: skip
-            assert live == str(1 + sum(SENT.values()))
-            wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#health dd"), "the pipeline panel")
-            browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+    shown = {key: browser.find_element(By.ID, f"total-{key}").text for key in expected}
+    assert shown == {key: str(value) for key, value in expected.items()}
+    events = {row[0]: int(row[1]) for row in table_rows(browser, "#top-event")}
+    assert events == {**names, "pageview": names["pageview"] + 1}
+    raw = table_rows(browser, "#events tbody")  # newest 50: bots are kept as raw events too
+    assert len(raw) == sent["accepted"] + 1
+    live = lambda: browser.find_element(By.ID, "live-events").text  # noqa: E731
+    wait_until(lambda: live() == str(expected["events"]), lambda: f"the live view to show {expected['events']}")
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#health dd"), "the pipeline panel")
+    browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
 
-            browser.set_window_size(390, 2400)  # a phone
-            time.sleep(0.3)
-            browser.save_screenshot(str(ARTIFACTS / "dashboard-phone.png"))
-            width = browser.execute_script("return document.documentElement.scrollWidth")
-            assert width <= 400, f"the page scrolls sideways on a phone: {width}px"
-        finally:
-            site.shutdown()
-            site.server_close()
+    browser.find_element(By.ID, "filter-page").send_keys("/landing")
+    browser.find_element(By.CSS_SELECTOR, "#event-filters button").click()
+    wait_until(lambda: len(table_rows(browser, "#events tbody")) == 1, "the raw events filtered to /landing")
+    assert [row[1:3] for row in table_rows(browser, "#events tbody")] == [["pageview", "/landing"]]
+
+    browser.set_window_size(390, 2400)  # a phone
+    time.sleep(0.3)
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-phone.png"))
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 400, f"the page scrolls sideways on a phone: {width}px"

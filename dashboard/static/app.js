@@ -60,7 +60,8 @@
 
   function loadSeries() {
     return get("stats/series", range()).then(function (s) {
-      text($("total-views"), s.totals.views); text($("total-events"), s.totals.events); drawChart(s.points);
+      text($("total-views"), s.totals.views); text($("total-events"), s.totals.events); text($("total-bots"), s.totals.bots);
+      drawChart(s.points);
     });
   }
   function loadTop(by) {

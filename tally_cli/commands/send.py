@@ -1,8 +1,10 @@
 """``tally send``: synthetic traffic to local mode or a deployed API."""
 
+import json
 import random
 import sys
 import time
+from datetime import UTC, datetime
 
 import click
 
@@ -26,6 +28,7 @@ from ..traffic import Sender, SendError, Summary, Traffic, pace
     "server sender does. Default: local mode's; without it events carry no IP and one user agent."
 )  # fmt: skip
 @click.option("--seed", type=int, help="Repeatable traffic.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def send(
     count: int,
     rate: float,
@@ -35,12 +38,18 @@ def send(
     key: str | None,
     secret_key: str | None,
     seed: int | None,
+    as_json: bool,
 ) -> None:
     """Send realistic synthetic events (pages, referrers, browsers and bots, IPs) in batches.
 
     \b
       tally send --count 1000 --rate 50
       tally send --api-url https://abc.execute-api.us-east-1.amazonaws.com/api --key wk_... -n 10
+
+    The summary breaks the accepted events down as the aggregates count them: by event name
+    (pageviews are the views) and, apart, the bots (user agents the processor takes for bots),
+    which count in a bucket's bot total only. Events are stamped when the API receives them,
+    between the summary's start and end times.
     """
     write_key = key
     local = read_state()
@@ -55,23 +64,39 @@ def send(
     traffic = Traffic(random.Random(seed), visitors=visitors, with_identity=bool(secret_key))
     sender = Sender(api_url, write_key, secret_key)
     summary = Summary()
-    started = time.monotonic()
+    started, started_at = time.monotonic(), _now()
     try:
         with click.progressbar(length=count, label="sending", file=sys.stderr) as bar:
             while summary.sent < count:
                 size = min(batch_size, count - summary.sent)
                 pace(rate, started, summary.sent + size)
-                sender.send([traffic.event() for _ in range(size)], summary)
+                sender.send([traffic.event() for _ in range(size)], summary, traffic.is_bot)
                 bar.update(size)
     except SendError as exc:
         raise click.ClickException(str(exc)) from None
     summary.seconds = time.monotonic() - started
-    _report(summary)
+    window = (started_at, _now())
+    if as_json:
+        click.echo(json.dumps(_as_dict(summary, window), sort_keys=True))
+    else:
+        _report(summary, window)
     if summary.accepted == 0:
         raise click.ClickException("no event was accepted")
 
 
-def _report(summary: Summary) -> None:
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _as_dict(summary: Summary, window: tuple[str, str]) -> dict[str, object]:
+    return {
+        "sent": summary.sent, "requests": summary.requests, "seconds": round(summary.seconds, 3),
+        "accepted": summary.accepted, "rejected": dict(summary.rejected),
+        "names": dict(summary.names), "bots": summary.bots, "from": window[0], "to": window[1],
+    }  # fmt: skip
+
+
+def _report(summary: Summary, window: tuple[str, str]) -> None:
     rate = summary.sent / summary.seconds if summary.seconds else 0.0
     click.echo(
         f"sent {summary.sent} events in {summary.requests} requests, {summary.seconds:.1f} s ({rate:.0f}/s): "
@@ -79,3 +104,7 @@ def _report(summary: Summary) -> None:
     )
     for reason, events in summary.rejected.most_common():
         click.echo(f"  rejected {events}: {reason}")
+    if summary.accepted:
+        names = ", ".join(f"{name} {n}" for name, n in sorted(summary.names.items(), key=lambda kv: (-kv[1], kv[0])))
+        click.echo(f"  counted: {names or 'nothing'}; bots {summary.bots} (bot total only)")
+        click.echo(f"  received {window[0]} .. {window[1]}")
