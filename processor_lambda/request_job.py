@@ -108,15 +108,17 @@ class RequestProcessor:
         """One PutItem per batch for the dashboard's pipeline panel: when the last batch ran,
         its size, and the lag from receipt of its oldest event. Best effort: a failed write
         must not fail events that were stored."""
-        received = [at for at in (_epoch(e.get("received_at")) for e in prepared) if at is not None]
+        # Tally's ISO times sort as strings: parse only the oldest.
+        stamps = (e["received_at"] for e in prepared if isinstance(e.get("received_at"), str))
+        oldest = _epoch(min(stamps, default=None))
         item = {
             "pk": {"S": "heartbeat"},
             "sk": {"S": "processor"},
             "at": {"N": f"{now:.3f}"},
             "n": {"N": str(len(prepared))},
         }
-        if received:
-            item["lag"] = {"N": f"{max(0.0, now - min(received)):.3f}"}
+        if oldest is not None:
+            item["lag"] = {"N": f"{max(0.0, now - oldest):.3f}"}
         try:
             self.store.call("put_item", TableName=self.tables.aggregates, Item=item)
         except StorageError:
