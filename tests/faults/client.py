@@ -33,9 +33,11 @@ class Client:
         self.backoff = backoff
         self.statuses: list[int] = []
 
-    def send(self, ledger: Ledger, events: list[dict[str, Any]], *, batch: int = 20) -> None:
+    def send(self, ledger: Ledger, events: list[dict[str, Any]], *, batch: int = 20, pause: float = 0.0) -> None:
+        """``pause``: seconds between requests, for a steady client rather than a burst."""
         for start in range(0, len(events), batch):
             self.send_batch(ledger, events[start : start + batch])
+            time.sleep(pause)
 
     def send_batch(self, ledger: Ledger, events: list[dict[str, Any]]) -> None:
         ledger.sent.update(e["event_id"] for e in events)
