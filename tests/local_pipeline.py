@@ -74,7 +74,12 @@ class ChaliceHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_OPTIONS = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+    def __getattr__(self, name: str) -> Any:
+        # Every method goes to the app, which answers 405 where a route lacks it (as API
+        # Gateway's proxy integration would), instead of http.server's 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         return
