@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test-deps test check lint lint-infra types bench clean deploy destroy
+.PHONY: install test-deps test check lint lint-infra types bench faults clean deploy destroy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or make PY=python3)"; exit 1; }
@@ -39,7 +39,7 @@ lint-infra: install
 	$(BIN)/cfn-lint infra/template.yaml
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	tar -c --exclude=__pycache__ --exclude='*.pyc' --exclude=.chalice/deployments --exclude=.chalice/deployed \
-	  app.py requirements.txt .chalice vendor ingest_lambda processor_lambda tally_contract | tar -x -C "$$tmp" && \
+	  app.py requirements.txt .chalice vendor ingest_lambda processor_lambda tally_contract dashboard | tar -x -C "$$tmp" && \
 	for s in $(CHALICE_STAGES); do \
 	  (cd "$$tmp" && PYTHONDONTWRITEBYTECODE=1 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
 	    $(CURDIR)/$(BIN)/chalice package --stage $$s "out-$$s" >/dev/null) || exit 1; \
@@ -53,6 +53,12 @@ check: lint types test
 
 bench: install
 	$(BIN)/python -m bench
+
+# Fault scenarios at full volume (docs/faults.md); `make test` runs them small. Prints the ledger.
+faults: install test-deps
+	rm -rf test-artifacts/faults
+	TALLY_FAULTS_SCALE=full $(BIN)/python -m pytest -p no:cacheprovider -q --durations=0 tests/faults
+	$(BIN)/python -m tests.faults.report
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

@@ -139,6 +139,9 @@ def test_out_of_range_numbers_are_422_naming_the_field(local: LocalPipeline) -> 
     status, _, body = request(local, "POST", "/events", b'{"batch":[{"url":"https://shop.example.com/"}],'
                               b'"sent_at":-1e999}', headers)  # fmt: skip
     assert status == 422 and json.loads(body)["rejected"][0]["field"] == "sent_at"
+    huge = b'{"url":"https://shop.example.com/","time":1' + b"0" * 4000 + b"}"
+    status, _, body = request(local, "POST", "/events", huge, headers)
+    assert status == 422 and json.loads(body)["field"] == "time"
 
 
 def bomb(size: int) -> bytes:

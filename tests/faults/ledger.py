@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 SCALE = os.environ.get("TALLY_FAULTS_SCALE", "small")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "faults"
+FULL_ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "faults"
+# The short run inside `make test` must not overwrite the figures of a `make faults` run.
+ARTIFACTS = FULL_ARTIFACTS if SCALE == "full" else FULL_ARTIFACTS.with_name("faults-small")
 
 
 def volume(small: int, full: int) -> int:

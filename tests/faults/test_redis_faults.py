@@ -79,7 +79,7 @@ def account(local: LocalPipeline, ledger: Ledger, redis: Any) -> None:
 def test_worker_sigkilled_mid_batch_and_restarted(redis_url: str, redis_client: Any, worker: Any) -> None:
     with local_pipeline(ORIGIN, queue_url=redis_url) as local:
         ledger = Ledger("worker_sigkill")
-        n = volume(300, 5000)
+        n = volume(200, 2000)
         Client(local.api, local.write_key).send(ledger, new_events(n))
         assert len(ledger.accepted) == n == redis_client.llen("queue:default")
         first = worker(redis_url)
@@ -111,7 +111,7 @@ def test_redis_restarted_under_load(worker: Any) -> None:
         with local_pipeline(ORIGIN, queue_url=url) as local:
             ledger = Ledger("redis_restart")
             sender = Client(local.api, local.write_key, attempts=40, backoff=0.05)
-            events = new_events(volume(300, 5000))
+            events = new_events(volume(150, 2000))
             running = worker(url)
             sending = threading.Thread(target=sender.send, args=(ledger, events), kwargs={"batch": 10, "pause": 0.05})
             sending.start()

@@ -58,13 +58,14 @@ def handler_for(local: LocalPipeline, store: DynamoStore | None = None) -> SqsBa
 
 def test_dynamodb_throttling_and_unprocessed_items_storms(local: LocalPipeline) -> None:
     ledger = Ledger("dynamodb_storms")
-    Client(local.api, local.write_key).send(ledger, new_events(volume(200, 6000)))
+    Client(local.api, local.write_key).send(ledger, new_events(volume(120, 1000)))
     assert len(ledger.accepted) == len(ledger.sent)
     faulty = Faulty(local.clients["dynamodb"], storms={
         "batch_write_item": [("unprocessed", 0.4), ("ThrottlingException", 0.3),
                              ("ProvisionedThroughputExceededException", 0.15)],
         "update_item": [("ThrottlingException", 0.3)],
     })  # fmt: skip
+    faulty.faults["batch_write_item"] = ["ThrottlingException"] * 8  # one chunk surely runs out of retries
     settle(local, ledger, handler_for(local, DynamoStore(faulty, sleep=lambda _: None)))
     ledger.notes["injected"] = dict(faulty.injected)
     ledger.write()
@@ -87,7 +88,7 @@ def test_send_message_batch_partial_failures(local: LocalPipeline) -> None:
     runtime.configure(queue=SqsQueue(name, client=faulty, attempts=1))
     ledger = Ledger("send_message_batch_partial")
     client = Client(local.api, local.write_key, attempts=12, backoff=0.01)
-    client.send(ledger, new_events(volume(120, 6000)), batch=10)  # one SendMessageBatch per request
+    client.send(ledger, new_events(volume(80, 600)), batch=10)  # one SendMessageBatch per request
     ledger.notes["injected"] = dict(faulty.injected)
     ledger.notes["client_statuses"] = {str(s): client.statuses.count(s) for s in sorted(set(client.statuses))}
     assert {207, 503} <= set(client.statuses), "the client must have seen partial and total refusals"
@@ -118,7 +119,7 @@ class FlakyProcessor:
 
 def test_processor_exceptions_mid_batch(local: LocalPipeline) -> None:
     ledger = Ledger("processor_exceptions")
-    n = volume(160, 6000)
+    n = volume(100, 1000)
     events = new_events(n - n // 20) + new_events(n // 20, prefix="poison-")
     Client(local.api, local.write_key).send(ledger, events)
     handler = handler_for(local)
@@ -137,13 +138,13 @@ def test_emulator_restarted_while_clients_send(local: LocalPipeline) -> None:
     client retries the same events and they are accepted once a fresh emulator is up."""
     ledger = Ledger("emulator_restart")
     client = Client(local.api, local.write_key, attempts=30, backoff=0.1)
-    client.send(ledger, new_events(volume(60, 2000)))
+    client.send(ledger, new_events(volume(40, 300)))
     settle(local, ledger, handler_for(local))  # before the restart: stored, counted
     before = Ledger("emulator_restart", ledger.sent, ledger.accepted, ledger.rejected, ledger.stored, ledger.dead)
 
     before_statuses = list(client.statuses)
     local.stop_emulator()
-    outage = new_events(volume(60, 2000))
+    outage = new_events(volume(40, 300))
     sender = threading.Thread(target=client.send, args=(ledger, outage))
     sender.start()
     deadline = time.monotonic() + 60
