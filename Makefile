@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test-deps test check lint lint-infra types bench clean deploy destroy
+.PHONY: install up test-deps test check lint lint-infra types bench faults clean deploy destroy
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or make PY=python3)"; exit 1; }
@@ -60,6 +60,12 @@ check: lint types test
 
 bench: install
 	$(BIN)/python -m bench
+
+# Fault scenarios at full volume (docs/faults.md); `make test` runs them small. Prints the ledger.
+faults: install test-deps
+	rm -rf test-artifacts/faults
+	TALLY_FAULTS_SCALE=full $(BIN)/python -m pytest -p no:cacheprovider -q --durations=0 tests/faults
+	$(BIN)/python -m tests.faults.report
 
 clean:
 	rm -rf $(VENV) build .tally *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

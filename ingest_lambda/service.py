@@ -140,12 +140,23 @@ def _build(raw: Any, origin: event.Origin, batch_sent_at: Any) -> dict[str, Any]
         size = len(wire.dumps(raw).encode("utf-8", "surrogatepass"))
     except RecursionError:
         raise InvalidEvent("event is nested too deeply", field="event") from None
+    except ValueError:  # JSON reads 1e999 as infinity, which no job may carry
+        raise InvalidEvent("a number is out of range", field=_unencodable_field(raw)) from None
     if size > MAX_EVENT_BYTES:
         raise TooLarge(f"event is {size} bytes; the limit is {MAX_EVENT_BYTES}", field="event")
     try:
         return event.build(raw, origin)
     except FieldError as exc:
         raise InvalidEvent(exc.reason, field=exc.field) from None
+
+
+def _unencodable_field(raw: Any) -> str:
+    for name, value in raw.items() if isinstance(raw, dict) else ():
+        try:
+            wire.dumps(value)
+        except ValueError:
+            return str(name)[:64]
+    return "event"
 
 
 def _extra(sender: Sender) -> dict[str, str] | None:

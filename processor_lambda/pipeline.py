@@ -10,6 +10,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from tally_contract import envelope
 from tally_contract.envelope import Job
@@ -17,6 +18,9 @@ from tally_contract.errors import EnvelopeError
 
 from .registry import Registry
 from .results import JobFailed, RecordResult
+
+if TYPE_CHECKING:  # the SQS handler imports this module; DynamoDB code loads on first build
+    from .dynamo import DynamoStore
 
 PROCESS_REQUEST_JOB = "ProcessRequestJob"
 
@@ -83,15 +87,18 @@ def _as_failure(exc: Exception) -> JobFailed:
     return failure
 
 
-def build_pipeline(registry: Registry | None = None, *, clock: Callable[[], float] = time.time) -> Pipeline:
-    """The production pipeline, configured from the environment (see docs/operations.md)."""
+def build_pipeline(
+    registry: Registry | None = None, *, clock: Callable[[], float] = time.time, store: "DynamoStore | None" = None
+) -> Pipeline:
+    """The production pipeline, configured from the environment (see docs/operations.md).
+    ``store`` replaces the DynamoDB store (the fault tests hand in one with a faulty client)."""
     from tally_contract.sites_dynamodb import DynamoSites
 
     from .dynamo import DynamoStore
     from .request_job import RequestProcessor, SiteSettings, Tables
 
     registry = registry or Registry()
-    store = DynamoStore()
+    store = store or DynamoStore()
     tables = Tables(events=os.environ["TALLY_EVENTS_TABLE"], aggregates=os.environ["TALLY_AGGREGATES_TABLE"])
     sites = SiteSettings(DynamoSites(os.environ["TALLY_SITES_TABLE"], client=None).by_id)
     processor = RequestProcessor(

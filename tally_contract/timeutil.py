@@ -20,7 +20,10 @@ def parse_time(field: str, value: object) -> float:
     if isinstance(value, bool):
         raise FieldError(field, "must be an ISO-8601 string or an epoch number")
     if isinstance(value, int | float):
-        epoch = float(value) / 1000 if value > _MILLIS_THRESHOLD else float(value)
+        try:
+            epoch = float(value) / 1000 if value > _MILLIS_THRESHOLD else float(value)
+        except OverflowError:  # an integer past float range (JSON allows 4,300 digits)
+            raise FieldError(field, "is out of range") from None
     elif isinstance(value, str):
         epoch = _parse_iso(field, value)
     else:

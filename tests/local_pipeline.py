@@ -19,6 +19,7 @@ from tests.servers import free_port
 STAGE = "browser"
 STATIC = "/dashboard/static/"
 PARAMETER = f"/tally/{STAGE}/admin"
+MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway refuses bigger request bodies with 413
 
 
 class ChaliceHandler(BaseHTTPRequestHandler):
@@ -32,7 +33,9 @@ class ChaliceHandler(BaseHTTPRequestHandler):
         path, _, raw_query = self.path.partition("?")
         from urllib.parse import parse_qsl
 
-        length = int(self.headers.get("Content-Length") or 0)
+        length = self._content_length()
+        if length is None:
+            return
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items()}
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
@@ -49,9 +52,35 @@ class ChaliceHandler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        self.wfile.write(response.body)
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
 
-    do_GET = do_POST = do_OPTIONS = _serve
+    def _content_length(self) -> int | None:
+        """The body's length, or None after answering as API Gateway would (400, 413)."""
+        text = self.headers.get("Content-Length") or "0"
+        if not text.isdigit():
+            self._refuse(400, b'{"message":"Bad Request"}')
+            return None
+        if int(text) > MAX_PAYLOAD:
+            self._refuse(413, b'{"message":"Request Too Long"}')
+            return None
+        return int(text)
+
+    def _refuse(self, status: int, body: bytes) -> None:
+        self.close_connection = True  # the unread body must not be taken for the next request
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method goes to the app, which answers 405 where a route lacks it (as API
+        # Gateway's proxy integration would), instead of http.server's 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         return
@@ -64,6 +93,8 @@ class LocalPipeline:
     write_key: str
     queue_url: str
     clients: dict[str, Any]
+    emulator: Any = None  # the moto server
+    reprovision: Any = None  # recreate tables, queues and the site in a fresh emulator
 
     def drain(self) -> int:
         """Feed every queued message to the processor; return how many were processed."""
@@ -82,9 +113,25 @@ class LocalPipeline:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
             done += len(messages)
 
+    def stop_emulator(self) -> None:
+        self.emulator.stop()
+
+    def start_emulator(self) -> None:
+        """A moto server on the same port again, empty as a restarted emulator is (the threaded
+        server keeps its state in this process, so it is reset), provisioned as at start."""
+
+        from moto.server import ThreadedMotoServer
+
+        host, port = self.emulator.get_host_and_port()
+        self.emulator = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self.emulator.start()
+        _reset_emulator(self.emulator)
+        self.queue_url = self.reprovision()
+
 
 @contextmanager
-def local_pipeline(page_origin: str) -> Iterator[LocalPipeline]:
+def local_pipeline(page_origin: str, *, queue_url: str | None = None) -> Iterator[LocalPipeline]:
+    """``queue_url`` (e.g. redis://...) replaces the SQS queue ingest writes to."""
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -92,38 +139,36 @@ def local_pipeline(page_origin: str) -> Iterator[LocalPipeline]:
     from dashboard.auth import provision_admin
     from ingest_lambda import runtime as ingest_runtime
     from tally_contract import aws, sites
-    from tally_contract.sites_dynamodb import DynamoSites
 
     moto_port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
+    _reset_emulator(moto)  # moto's state lives in this process: start from an empty emulator
     saved = dict(os.environ)
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), ChaliceHandler)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
     try:
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{moto_port}"
         session = boto3.session.Session(region_name="us-east-1")
         clients = {name: session.client(name) for name in ("dynamodb", "sqs", "ssm")}
-        tables = {
-            name: create_table(clients["dynamodb"], STAGE, name)
-            for name in ("SitesTable", "EventsTable", "AggregatesTable")
-        }
-        queues = create_queues(clients["sqs"], STAGE)
         site = sites.create("shop", origins=(page_origin,))
-        DynamoSites(tables["SitesTable"], client=clients["dynamodb"]).put(site.site)
-        os.environ.update(
-            TALLY_QUEUE_URL=f"sqs://tally-{STAGE}-events", TALLY_DLQ=f"tally-{STAGE}-events-dlq",
-            TALLY_SITES_TABLE=tables["SitesTable"], TALLY_EVENTS_TABLE=tables["EventsTable"],
-            TALLY_AGGREGATES_TABLE=tables["AggregatesTable"], TALLY_ADMIN_PARAMETER=PARAMETER, TALLY_STAGE=STAGE,
-        )  # fmt: skip
+
+        def provision() -> str:
+            return _provision(clients, site.site)
+
+        events_queue = provision()
+        if queue_url:
+            os.environ["TALLY_QUEUE_URL"] = queue_url
         password = provision_admin(clients["ssm"], PARAMETER)
         aws.reset()
         ingest_runtime.reset()
         dashboard_runtime.reset()
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serving.start()
         api = f"http://localhost:{server.server_address[1]}"
-        yield LocalPipeline(api, password, site.site.write_key, queues["EventsQueue"], clients)
+        yield LocalPipeline(api, password, site.site.write_key, events_queue, clients, moto, provision)
     finally:
-        server.shutdown()
+        if serving.is_alive():
+            server.shutdown()
         server.server_close()
         moto.stop()
         os.environ.clear()
@@ -131,3 +176,30 @@ def local_pipeline(page_origin: str) -> Iterator[LocalPipeline]:
         aws.reset()
         ingest_runtime.reset()
         dashboard_runtime.reset()
+
+
+def _reset_emulator(moto: Any) -> None:
+    import urllib.request
+
+    host, port = moto.get_host_and_port()
+    request = urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def _provision(clients: dict[str, Any], site: Any) -> str:
+    """Tables, queues and the site, in the current emulator; sets the app's environment.
+    Returns the events queue's URL."""
+    from tally_contract.sites_dynamodb import DynamoSites
+
+    tables = {
+        name: create_table(clients["dynamodb"], STAGE, name)
+        for name in ("SitesTable", "EventsTable", "AggregatesTable")
+    }
+    queues = create_queues(clients["sqs"], STAGE)
+    DynamoSites(tables["SitesTable"], client=clients["dynamodb"]).put(site)
+    os.environ.update(
+        TALLY_QUEUE_URL=f"sqs://tally-{STAGE}-events", TALLY_DLQ=f"tally-{STAGE}-events-dlq",
+        TALLY_SITES_TABLE=tables["SitesTable"], TALLY_EVENTS_TABLE=tables["EventsTable"],
+        TALLY_AGGREGATES_TABLE=tables["AggregatesTable"], TALLY_ADMIN_PARAMETER=PARAMETER, TALLY_STAGE=STAGE,
+    )  # fmt: skip
+    return queues["EventsQueue"]

@@ -16,12 +16,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def redis_server(port: int | None = None) -> Iterator[str]:
+def redis_server(port: int | None = None, *, workdir: str | None = None) -> Iterator[str]:
+    """``workdir`` given: an append-only file there, fsynced on every write, so a restart on the
+    same port and workdir keeps every acknowledged write (the caller removes the workdir)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed: run `make test-deps` (apt-get install redis-server)")
     port = port or free_port()
-    workdir = tempfile.mkdtemp(prefix="tally-redis-")
+    durable = workdir is not None
+    workdir = workdir or tempfile.mkdtemp(prefix="tally-redis-")
     proc = subprocess.Popen(
         [
             binary,
@@ -32,7 +35,9 @@ def redis_server(port: int | None = None) -> Iterator[str]:
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes" if durable else "no",
+            "--appendfsync",
+            "always",
             "--dir",
             workdir,
             "--protected-mode",
@@ -47,7 +52,8 @@ def redis_server(port: int | None = None) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not durable:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def wait_for_port(port: int, proc: "subprocess.Popen[bytes]", name: str, timeout: float = 10.0) -> None:

@@ -1,45 +1,16 @@
 """Storage fault paths: UnprocessedItems, throttling, rejected items, counter failures.
-moto never produces these, so a wrapper around the moto client injects them."""
+moto never produces these, so a wrapper around the moto client (tests/faults/inject.py) injects them."""
 
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from processor_lambda.dynamo import DynamoStore
 from processor_lambda.errors import ConditionFailed, StorageError
+from tests.faults.inject import Faulty
 from tests.processor_harness import Processor, make_processor
 from tests.test_processor import tally_job
-
-
-class Faulty:
-    """Delegates to a real client; ``faults[operation]`` is a list of what the next calls do:
-    an error code to raise, "unprocessed" to hand back half the batch, or None to pass."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.faults: dict[str, list[str | None]] = {}
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        real = getattr(self._client, name)
-        if not callable(real) or name.startswith("_"):
-            return real
-
-        def call(**kwargs: Any) -> Any:
-            self.calls.append(name)
-            fault = self.faults.get(name, [None]).pop(0) if self.faults.get(name) else None
-            if fault == "unprocessed":
-                ((table, requests),) = kwargs["RequestItems"].items()
-                half = len(requests) // 2 or 1
-                real(RequestItems={table: requests[half:]}) if requests[half:] else None
-                return {"UnprocessedItems": {table: requests[:half]}}
-            if fault is not None:
-                raise ClientError({"Error": {"Code": fault, "Message": "injected"}}, name)
-            return real(**kwargs)
-
-        return call
 
 
 @pytest.fixture

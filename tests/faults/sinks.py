@@ -1,0 +1,65 @@
+"""Where accepted events end: the events table, a dead-letter queue (with its reason), and the
+sealed per-day totals the rollup writes from the raw events."""
+
+import json
+from typing import Any
+
+from tally_contract import envelope
+
+
+def stored_ids(dynamodb: Any, table: str) -> list[str]:
+    """The event id of every raw item (duplicates included: the ledger counts them)."""
+    from processor_lambda import items
+
+    return [str(items.from_item(item)["event_id"]) for page in _pages(dynamodb, table) for item in page]
+
+
+def _pages(dynamodb: Any, table: str) -> Any:
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        page = dynamodb.scan(**kwargs)
+        yield page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def event_ids(body: str | bytes) -> list[str]:
+    """The event ids a queued job carries (one per event; ActiveJob-wrapped or plain)."""
+    job = envelope.decode(body)
+    return [str(e["event_id"]) for e in job.arguments if isinstance(e, dict) and "event_id" in e]
+
+
+def sqs_dead_letters(sqs: Any, dlq_url: str) -> dict[str, str]:
+    """event id -> reason, for every message in an SQS dead-letter queue."""
+    dead: dict[str, str] = {}
+    while True:
+        got = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=600,
+                                  MessageAttributeNames=["All"], AttributeNames=["All"])  # fmt: skip
+        if not got.get("Messages"):
+            return dead
+        for message in got["Messages"]:
+            error = message.get("MessageAttributes", {}).get("error", {}).get("StringValue")
+            count = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
+            reason = error or f"redrive: delivered {count} times without success"
+            dead.update(dict.fromkeys(event_ids(message["Body"]), reason))
+
+
+def redis_dead_letters(client: Any) -> dict[str, str]:
+    """event id -> reason, for every job in Sidekiq's dead set."""
+    dead: dict[str, str] = {}
+    for raw in client.zrange("dead", 0, -1):
+        job = json.loads(raw)
+        reason = f"{job.get('error_class', 'error')}: {job.get('error_message', '')}"
+        dead.update(dict.fromkeys(event_ids(raw), reason))
+    return dead
+
+
+def sealed_total(dynamodb: Any, aggregates_table: str) -> int:
+    """Sum of the sealed per-day event totals (``sev``) the rollup wrote."""
+    total = 0
+    for page in _pages(dynamodb, aggregates_table):
+        for item in page:
+            if "#d#" in item["pk"]["S"] and item["sk"]["S"] == "total#":
+                total += int(item.get("sev", {}).get("N", 0))
+    return total
