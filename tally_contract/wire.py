@@ -8,7 +8,6 @@ against the captures in ``shared/reference/sidekiq-6.4.1-captures``).
 import json
 from typing import Any
 
-
 # Built once: json.dumps/json.loads with any argument build a new encoder/decoder per call,
 # which cost a worker ~15% of its per-job CPU.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
