@@ -44,7 +44,7 @@ lint-infra: install
 	$(BIN)/cfn-lint infra/template.yaml
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	tar -c --exclude=__pycache__ --exclude='*.pyc' --exclude=.chalice/deployments --exclude=.chalice/deployed \
-	  app.py requirements.txt .chalice vendor ingest_lambda processor_lambda tally_contract | tar -x -C "$$tmp" && \
+	  app.py requirements.txt .chalice vendor ingest_lambda processor_lambda tally_contract dashboard | tar -x -C "$$tmp" && \
 	for s in $(CHALICE_STAGES); do \
 	  (cd "$$tmp" && PYTHONDONTWRITEBYTECODE=1 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
 	    $(CURDIR)/$(BIN)/chalice package --stage $$s "out-$$s" >/dev/null) || exit 1; \
