@@ -2,13 +2,13 @@
 
 import sys
 
-from bench import ingest, processor, worker
+from bench import cost, ingest, local, processor, worker
 
 
 def main(argv: list[str]) -> int:
     flags = ["--quick"] if "--quick" in argv else []
     status = 0
-    for bench in (ingest, processor, worker):
+    for bench in (ingest, processor, worker, cost, local):
         status = bench.main(flags) or status
         print()
     return status

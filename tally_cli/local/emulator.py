@@ -43,6 +43,7 @@ class Emulator:
             ensure_free(self.host, self.port, "the AWS emulator")
         except PortBusy as exc:
             raise EmulatorError(str(exc)) from None
+        linear_receive()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
 
@@ -85,6 +86,21 @@ class Emulator:
                 QueueUrl=deployed.events_queue_url, Attributes={"VisibilityTimeout": str(visibility_timeout)}
             )
         return deployed
+
+
+def linear_receive() -> None:
+    """moto 5 re-reads every queue attribute, counting all messages, for each message a
+    ReceiveMessage looks at: quadratic in queue depth, so a backlog of a few thousand events
+    slowed local mode's processor to a few events/s (docs/benchmarks.md, "Local pipeline").
+    Read the one attribute it needs; the same check otherwise."""
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    def valid(backend: Any, queue_name: str, message: Any) -> bool:
+        retention = int(backend.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = valid  # type: ignore[method-assign,assignment]
 
 
 def _wait_for_outputs(cfn: Any, stack: str, timeout: float) -> dict[str, str]:
