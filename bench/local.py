@@ -138,7 +138,7 @@ def drive(state: dict[str, Any], run: str, events: int, rate: float) -> dict[str
         tag = {"url": f"{SITE}/bench/{run}/{slot}", "user_agent": BROWSER}  # bots count in no page counter
         batch = [traffic.event() | tag for _ in range(min(BATCH, events - sent))]
         before = summary.accepted
-        sender.send(batch, summary)
+        sender.send(batch, summary, traffic.is_bot)
         requests.append((time.time(), slot, summary.accepted - before))
         accepted[slot] += summary.accepted - before
         sent += len(batch)
