@@ -19,6 +19,7 @@ from tally_contract.sites import NewSite, create
 from tests.apigw import HttpResponse, LambdaContext, decode_response, rest_event
 from tests.iam_audit import CONFIG
 from tests.infra import TEMPLATE
+from tests.sqs_events import receive_records
 
 ORIGIN = "https://shop.example.com"
 
@@ -56,18 +57,8 @@ class Stack:
 
     def receive(self, queue_output: str = "EventsQueueUrl", *, at_most: int = 10_000) -> dict[str, Any]:
         """Everything waiting in a queue, as the Lambda SQS event source would deliver it."""
-        sqs = self.client("sqs")
-        url = self.outputs[queue_output]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        records: list[dict[str, Any]] = []
-        while len(records) < at_most:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=360)
-            if not got.get("Messages"):
-                break
-            records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                         "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                         "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"}
-                        for m in got["Messages"]]  # fmt: skip
+        records = receive_records(self.client("sqs"), self.outputs[queue_output], at_most=at_most,
+                                  visibility_timeout=360)  # fmt: skip
         return {"Records": records}
 
     def process(self, event: dict[str, Any]) -> Any:

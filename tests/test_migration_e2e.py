@@ -29,6 +29,7 @@ from tests.infra import create_queues
 from tests.ingest_harness import Ingest, make_ingest
 from tests.processor_harness import make_processor
 from tests.sidekiq_ruby import wait_for
+from tests.sqs_events import receive_records
 from tests.test_drain import Crash, CrashingSqs
 
 pytestmark = pytest.mark.slow
@@ -101,7 +102,7 @@ def test_redis_to_sqs_cut_over_stores_every_event_once(aws: None, boto: Any, red
     # 4. The SQS processor takes over and empties the queue.
     handler = SqsBatchHandler(proc.pipeline, client=sqs_client)
     drained = 0
-    while records := _receive(sqs_client, urls["EventsQueue"]):
+    while records := receive_records(sqs_client, urls["EventsQueue"], at_most=200, visibility_timeout=60):
         assert handler({"Records": records}) == {"batchItemFailures": []}
         drained += len(records)
     assert drained >= 100 + 25  # the SQS-era events, the drained backlog, the crashed chunk twice
@@ -112,16 +113,3 @@ def test_redis_to_sqs_cut_over_stores_every_event_once(aws: None, boto: Any, red
     day = proc.aggregate("shop#d#2026-11-23")
     assert (day["sev"], day["spv"]) == (300, 300) and "dirty" not in day
     assert sum(proc.aggregate("shop#d#2026-11-23", f"page#/p{n}").get("spv", 0) for n in range(9)) == 300
-
-
-def _receive(client: Any, url: str, limit: int = 200) -> list[dict[str, Any]]:
-    """Up to ``limit`` records, shaped as Lambda's SQS event source batches them."""
-    arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    records: list[dict[str, Any]] = []
-    while len(records) < limit:
-        messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages")
-        if not messages:
-            break
-        records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                     "eventSourceARN": arn} for m in messages]  # fmt: skip
-    return records

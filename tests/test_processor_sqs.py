@@ -10,6 +10,7 @@ from tally_contract import envelope
 from tally_contract.envelope import JobOptions
 from tests.infra import create_queues
 from tests.processor_harness import Processor, make_processor
+from tests.sqs_events import receive_records
 from tests.test_processor import tally_job
 
 
@@ -23,13 +24,9 @@ def lambda_event(sqs: Any, url: str, bodies: list[str]) -> dict[str, Any]:
     """Send, then receive, and shape the records as Lambda's SQS event source does."""
     for body in bodies:
         sqs.send_message(QueueUrl=url, MessageBody=body)
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     records: list[dict[str, Any]] = []
     while len(records) < len(bodies):
-        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", []):
-            records.append({"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                            "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                            "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"})  # fmt: skip
+        records += receive_records(sqs, url, at_most=len(bodies) - len(records), visibility_timeout=30)
     return {"Records": records}
 
 

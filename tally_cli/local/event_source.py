@@ -84,7 +84,7 @@ class SqsEventSource:
 
     def _invoke(self, messages: list[dict[str, Any]]) -> None:
         self.invocations += 1
-        event = {"Records": [self.record(message) for message in messages]}
+        event = {"Records": [lambda_record(message, self.arn, self.region) for message in messages]}
         try:
             result = self.handler(event)
         except Exception as exc:  # noqa: BLE001 - a failed invocation: every message comes back
@@ -101,23 +101,6 @@ class SqsEventSource:
             chunk = messages[start : start + MAX_RECEIVE]
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
             self.client.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
-
-    def record(self, message: dict[str, Any]) -> dict[str, Any]:
-        """One record as Lambda hands it over (AWS's documented SQS event shape)."""
-        body = message["Body"]
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": body,
-            "attributes": dict(message.get("Attributes", {})),
-            "messageAttributes": {
-                name: _lambda_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
-            },
-            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.arn,
-            "awsRegion": self.region,
-        }
 
     # -- thread ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -142,4 +125,23 @@ def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
         "stringListValues": [],
         "binaryListValues": [],
         "dataType": value.get("DataType"),
+    }
+
+
+def lambda_record(message: dict[str, Any], arn: str, region: str) -> dict[str, Any]:
+    """One received SQS message as Lambda hands it to a function (AWS's documented SQS event
+    shape). Tests that drive the handlers build their events with it too."""
+    body = message["Body"]
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": body,
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: _lambda_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": region,
     }

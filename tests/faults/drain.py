@@ -7,14 +7,14 @@ message received too often to the dead-letter queue."""
 from typing import Any
 
 from processor_lambda.sqs_handler import PartialBatchFailure, SqsBatchHandler
+from tests.sqs_events import receive_records
 
 
 def drain(sqs: Any, queue_url: str, handler: SqsBatchHandler, *, batch: int = 100, max_calls: int = 10_000) -> int:
     """Run invocations until nothing is left; returns how many invocations failed partly."""
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     partial = 0
     for _ in range(max_calls):
-        records = _receive(sqs, queue_url, arn, batch)
+        records = receive_records(sqs, queue_url, at_most=batch)
         if not records:
             return partial
         try:
@@ -24,19 +24,6 @@ def drain(sqs: Any, queue_url: str, handler: SqsBatchHandler, *, batch: int = 10
             failed = set(failure.message_ids)
             _release(sqs, queue_url, [r for r in records if r["messageId"] in failed])
     raise AssertionError(f"the queue did not drain in {max_calls} invocations")
-
-
-def _receive(sqs: Any, url: str, arn: str, batch: int) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    while len(records) < batch:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300)
-        if not got.get("Messages"):
-            break
-        records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                     "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                     "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"}
-                    for m in got["Messages"]]  # fmt: skip
-    return records
 
 
 def _release(sqs: Any, url: str, records: list[dict[str, Any]]) -> None:
