@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,28 +14,11 @@ from typing import Any
 import pytest
 
 from tests.servers import free_port
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 # Short enough for a test to see batches, retries and sealed buckets within seconds.
 FAST = ("--batch-window", "0.5", "--visibility-timeout", "5", "--rollup-interval", "2")
-
-
-def wait_for(
-    condition: Callable[[], Any], timeout: float, what: str, proc: "subprocess.Popen[str] | None" = None
-) -> Any:
-    """The condition's first true value; False on timeout when there is no process to blame."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(
-                f"{what}: process exited {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}"
-            )
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -4,8 +4,7 @@ import json
 import os
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,12 +56,3 @@ def sidekiq(redis_url: str, form: str, concurrency: int = 2) -> Iterator["subpro
 
 def recorded(client: Any) -> list[dict[str, Any]]:
     return [json.loads(entry) for entry in client.lrange(RECORD_KEY, 0, -1)]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0, proc: Any = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"sidekiq exited {proc.returncode}: {proc.stdout.read()[-2000:]}")
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)

@@ -15,9 +15,10 @@ import pytest
 
 from tally_contract import sites as site_model
 from tally_contract.queues.redis_queue import RedisQueue
-from tests.local_up import aws_client, cli_env, start_up, tally, wait_for
+from tests.local_up import aws_client, cli_env, start_up, tally
 from tests.servers import free_port
 from tests.test_processor import tally_job
+from tests.waiting import wait_for
 
 __all__ = ["start_up"]  # the fixture: `tally up` as a process on free ports (tests/local_up.py)
 pytestmark = pytest.mark.slow
@@ -137,11 +138,12 @@ def test_worker_command_consumes_redis(tmp_path: Path, redis_url: str, redis_cli
         try:
             stored = lambda: dynamodb.scan(TableName=deployed.events_table)["Count"] == 5  # noqa: E731
             drained = lambda: redis_client.llen("queue:default") == 0  # noqa: E731
-            ok = wait_for(stored, 60, "5 events", proc) and wait_for(drained, 10, "an empty queue")
+            wait_for(stored, 60, "5 events", proc)
+            wait_for(drained, 10, "an empty queue")
         finally:
             proc.send_signal(signal.SIGTERM)
             output, _ = proc.communicate(timeout=60)
-        assert ok and proc.returncode == 0, output
+        assert proc.returncode == 0, output
         assert "stopped" in output
     finally:
         emulator.stop()

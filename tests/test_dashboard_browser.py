@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,6 +20,7 @@ import pytest
 from tally_cli.snippet import script_tag
 from tests.local_up import start_up, tally
 from tests.servers import free_port
+from tests.waiting import wait_for
 
 __all__ = ["start_up"]  # the fixture: `tally up` as a process on free ports (tests/local_up.py)
 pytestmark = pytest.mark.slow
@@ -80,16 +81,6 @@ def browser() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_until(check: Callable[[], Any], what: Callable[[], str] | str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what if isinstance(what, str) else what()}")
-
-
 def table_rows(driver: Any, selector: str) -> list[list[str]]:
     """The cells' text, read in one script: the page may redraw a table between two reads."""
     script = """return Array.from(document.querySelectorAll(arguments[0] + " tr"), function (row) {
@@ -112,7 +103,7 @@ def sign_in(driver: Any, api: str, password: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(f"{api}/dashboard")
-    wait_until(lambda: driver.current_url.endswith("/dashboard/login"), "the login page")
+    wait_for(lambda: driver.current_url.endswith("/dashboard/login"), what="the login page")
     driver.save_screenshot(str(ARTIFACTS / "dashboard-login.png"))
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "sign-in").click()
@@ -124,8 +115,8 @@ def loaded(driver: Any, before: str | None) -> None:
     from selenium.webdriver.common.by import By
 
     body = lambda: driver.find_element(By.TAG_NAME, "body")  # noqa: E731
-    wait_until(lambda: body().get_attribute("data-error") or body().get_attribute("data-loaded") not in (None, before),
-               lambda: f"the dashboard ({driver.current_url})")  # fmt: skip
+    wait_for(lambda: body().get_attribute("data-error") or body().get_attribute("data-loaded") not in (None, before),
+             what=lambda: f"the dashboard ({driver.current_url})")  # fmt: skip
     error = body().get_attribute("data-error")
     assert not error, error
 
@@ -169,7 +160,7 @@ def test_a_browser_visit_and_tally_send_show_on_the_dashboard(start_up: Any, tmp
     sign_in(browser, api, state["admin_password"])
     window = {"site": state["site_id"], "granularity": "h", "from": min(visited, sent["from"])[:13], "to": now()[:13]}
     counted = lambda: read_api(browser, "stats/series", window).get("totals")  # noqa: E731
-    wait_until(lambda: counted() == expected, lambda: f"{expected}, counted {counted()}")
+    wait_for(lambda: counted() == expected, what=lambda: f"{expected}, counted {counted()}")
     show_range(browser, min(visited, sent["from"]), sent["to"])
 
     shown = {key: browser.find_element(By.ID, f"total-{key}").text for key in expected}
@@ -179,13 +170,13 @@ def test_a_browser_visit_and_tally_send_show_on_the_dashboard(start_up: Any, tmp
     raw = table_rows(browser, "#events tbody")  # newest 50: bots are kept as raw events too
     assert len(raw) == sent["accepted"] + 1
     live = lambda: browser.find_element(By.ID, "live-events").text  # noqa: E731
-    wait_until(lambda: live() == str(expected["events"]), lambda: f"the live view to show {expected['events']}")
-    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#health dd"), "the pipeline panel")
+    wait_for(lambda: live() == str(expected["events"]), what=lambda: f"the live view to show {expected['events']}")
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#health dd"), what="the pipeline panel")
     browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
 
     browser.find_element(By.ID, "filter-page").send_keys("/landing")
     browser.find_element(By.CSS_SELECTOR, "#event-filters button").click()
-    wait_until(lambda: len(table_rows(browser, "#events tbody")) == 1, "the raw events filtered to /landing")
+    wait_for(lambda: len(table_rows(browser, "#events tbody")) == 1, what="the raw events filtered to /landing")
     assert [row[1:3] for row in table_rows(browser, "#events tbody")] == [["pageview", "/landing"]]
 
     browser.set_window_size(390, 2400)  # a phone

@@ -13,9 +13,9 @@ import pytest
 from tally_ops.redis_side import hold_key
 from tally_ops.sqs import Sqs
 from tests import test_worker_e2e
-from tests.sidekiq_ruby import wait_for
 from tests.test_drain import received
 from tests.test_worker import jobs, push
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow

@@ -28,9 +28,9 @@ from tally_ops.sqs import Sqs
 from tests.infra import create_queues
 from tests.ingest_harness import Ingest, make_ingest
 from tests.processor_harness import make_processor
-from tests.sidekiq_ruby import wait_for
 from tests.sqs_events import receive_records
 from tests.test_drain import Crash, CrashingSqs
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 PER_POST = 10

@@ -25,8 +25,9 @@ from tally_contract.queues.redis_queue import RedisQueue
 from tests.infra import create_queues
 from tests.ingest_harness import make_ingest
 from tests.processor_harness import Processor, make_processor
-from tests.sidekiq_ruby import RECORD_KEY, enqueue, recorded, require_sidekiq, ruby, sidekiq, wait_for
+from tests.sidekiq_ruby import RECORD_KEY, enqueue, recorded, require_sidekiq, ruby, sidekiq
 from tests.test_processor_sqs import lambda_event
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 IDENTITY = "interop:1:0123456789ab"

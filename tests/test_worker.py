@@ -21,6 +21,7 @@ from processor_lambda.worker import Worker, parse_args, run_worker
 from processor_lambda.worker_batch import run_batch
 from tally_contract import envelope, wire
 from tally_contract.queues.redis_queue import RedisQueue
+from tests.waiting import wait_for
 
 IDENTITY = "testhost:1:0123456789ab"
 PROC = processing_key("default", IDENTITY)
@@ -436,13 +437,6 @@ def test_recovery_happens_on_start_and_periodically(redis_client: Any, make_work
         runner.join(5)
     assert redis_client.keys("queue:default*") == []
     assert redis_client.smembers(REGISTRY) == set()
-
-
-def wait_for(condition: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 # -- Sidekiq's process entry and stop ---------------------------------------------------------

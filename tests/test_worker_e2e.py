@@ -6,8 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from tests.infra import create_table
 from tests.processor_harness import NOW
 from tests.servers import free_port
 from tests.test_processor import tally_job
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -37,13 +37,6 @@ def moto_endpoint() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_sigkill_mid_batch_loses_nothing_and_counts_once(moto_endpoint: str, redis_url: str, redis_client: Any) -> None:
@@ -64,18 +57,18 @@ def test_sigkill_mid_batch_loses_nothing_and_counts_once(moto_endpoint: str, red
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         # Kill it while it holds a batch and has stored part of the work.
-        _wait(lambda: redis_client.llen("queue:default") < JOBS - 80 and _holding(redis_client))
+        wait_for(lambda: redis_client.llen("queue:default") < JOBS - 80 and holding(redis_client))
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        assert _holding(redis_client), "the killed worker must have died holding a batch"
+        assert holding(redis_client), "the killed worker must have died holding a batch"
     finally:
         if first.poll() is None:
             first.kill()
     second = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait(lambda: redis_client.llen("queue:default") == 0 and not _holding(redis_client)
+        wait_for(lambda: redis_client.llen("queue:default") == 0 and not holding(redis_client)
               and redis_client.scard(REGISTRY) <= 1)  # fmt: skip
-        _wait(lambda: _stored(dynamodb, tables.events) == JOBS)
+        wait_for(lambda: _stored(dynamodb, tables.events) == JOBS)
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(30) == 0
@@ -90,7 +83,7 @@ def test_sigkill_mid_batch_loses_nothing_and_counts_once(moto_endpoint: str, red
     assert int(day["ev"]["N"]) >= JOBS  # live counters may have counted the recovered batch twice
 
 
-def _holding(client: Any) -> bool:
+def holding(client: Any) -> bool:
     return any(client.llen(key) for key in client.scan_iter("queue:default:processing:*"))
 
 

@@ -19,6 +19,7 @@ import pytest
 from processor_lambda.redis_fetch import REGISTRY, heartbeat_key, processing_key
 from tally_contract import envelope
 from tally_contract.queues.redis_queue import RedisQueue
+from tests.waiting import wait_for
 from tests.worker_child import PROCESSED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,13 +54,6 @@ def push_jobs(client: Any, n: int) -> list[str]:
     bodies = [envelope.encode(envelope.build([{"n": i}])) for i in range(n)]
     assert RedisQueue(client).push("default", bodies) == []
     return [json.loads(b)["jid"] for b in bodies]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def processed(client: Any) -> list[str]:

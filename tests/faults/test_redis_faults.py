@@ -25,8 +25,8 @@ from tests.faults.client import ORIGIN, Client, new_events
 from tests.faults.ledger import Ledger, volume
 from tests.local_pipeline import LocalPipeline, local_pipeline
 from tests.servers import free_port, redis_server
-from tests.test_worker_e2e import _holding as holding
-from tests.test_worker_e2e import _wait as wait
+from tests.test_worker_e2e import holding
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -83,7 +83,7 @@ def test_worker_sigkilled_mid_batch_and_restarted(redis_url: str, redis_client: 
         Client(local.api, local.write_key).send(ledger, new_events(n))
         assert len(ledger.accepted) == n == redis_client.llen("queue:default")
         first = worker(redis_url)
-        wait(lambda: redis_client.llen("queue:default") < n - 80 and holding(redis_client))
+        wait_for(lambda: redis_client.llen("queue:default") < n - 80 and holding(redis_client))
         first.send_signal(signal.SIGKILL)
         assert first.wait(10) == -signal.SIGKILL
         ledger.notes["held_at_kill"] = sum(
@@ -91,7 +91,7 @@ def test_worker_sigkilled_mid_batch_and_restarted(redis_url: str, redis_client: 
         )
         assert ledger.notes["held_at_kill"] > 0, "the kill must land while a batch is in hand"
         second = worker(redis_url)
-        wait(settled(local, ledger, redis_client), timeout=300)
+        wait_for(settled(local, ledger, redis_client), timeout=300)
         second.send_signal(signal.SIGTERM)
         assert second.wait(30) == 0
         account(local, ledger, redis_client)
@@ -115,15 +115,15 @@ def test_redis_restarted_under_load(worker: Any) -> None:
             running = worker(url)
             sending = threading.Thread(target=sender.send, args=(ledger, events), kwargs={"batch": 10, "pause": 0.05})
             sending.start()
-            wait(lambda: len(ledger.accepted) >= len(events) // 3)
+            wait_for(lambda: len(ledger.accepted) >= len(events) // 3)
             server.__exit__(None, None, None)
-            wait(lambda: 503 in sender.statuses, timeout=60)
+            wait_for(lambda: 503 in sender.statuses, timeout=60)
             time.sleep(1.0)  # the worker and the client keep failing for a while
             server = redis_server(port, workdir=workdir)
             server.__enter__()
             sending.join(timeout=300)
             assert not sending.is_alive()
-            wait(settled(local, ledger, client), timeout=300)
+            wait_for(settled(local, ledger, client), timeout=300)
             assert running.poll() is None, "the worker must survive the outage and reconnect"
             running.send_signal(signal.SIGTERM)
             assert running.wait(30) == 0
