@@ -131,7 +131,7 @@ def levers(measured: dict[str, Any], priced: dict[str, Any]) -> list[dict[str, A
     return [
         {"lever": "HTTP API instead of REST API", "usd_saved": apigw * (1 - http["usd"] / rest["usd"])},
         {"lever": "day buckets refreshed every 6 h, not 1 h", "usd_saved": rollup_usd(now) - rollup_usd(slower)},
-        {"lever": "raw events: 1 WRU each is the floor (share of the total)", "usd_saved": 0.0,
+        {"lever": "raw events, packed and compressed (share of the total)", "usd_saved": 0.0,
          "share": raw / priced["usd_per_million"]},
     ]  # fmt: skip
 

@@ -155,15 +155,19 @@ class CostRun:
         report: dict[str, Any] = self._invoke("rollup", self.stack.rollup)
         return report
 
-    def _stored(self) -> int:
+    def _stored_events(self) -> list[dict[str, Any]]:
+        """Every raw event once (packs may repeat a redelivered one)."""
+        from processor_lambda import items
+
         table, dynamodb = self.stack.outputs["EventsTableName"], self.stack.client("dynamodb")
-        pages = dynamodb.get_paginator("scan").paginate(TableName=table, Select="COUNT")
-        return sum(int(page["Count"]) for page in pages)
+        pages = dynamodb.get_paginator("scan").paginate(TableName=table)
+        return list(items.unique_events(item for page in pages for item in page["Items"]))
+
+    def _stored(self) -> int:
+        return len(self._stored_events())
 
     def _event_span(self) -> float:
-        table, dynamodb = self.stack.outputs["EventsTableName"], self.stack.client("dynamodb")
-        pages = dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="sk")
-        times = sorted(item["sk"]["S"][:23] for page in pages for item in page["Items"])
+        times = sorted(str(event["event_time"]) for event in self._stored_events())
         from tally_contract.timeutil import parse_time
 
-        return parse_time("t", times[-1] + "Z") - parse_time("t", times[0] + "Z") if times else 0.0
+        return parse_time("t", times[-1]) - parse_time("t", times[0]) if times else 0.0

@@ -60,29 +60,21 @@ class Dynamo:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def newest_events(
-        self, table: str, pk: str, below: str, above: str, limit: int, filters: dict[str, str]
-    ) -> tuple[list[Item], str | None]:
-        """One page of a raw-event partition, newest first, ``above <= sk < below``. Returns the
-        items that pass ``filters`` (attribute -> value) and the last sort key evaluated when
-        the page was cut short (None when the partition had nothing more in range)."""
-        values = {":pk": {"S": pk}, ":lo": {"S": above}, ":hi": {"S": below}}
+    def packs(self, table: str, pk: str, lo: str, hi: str, max_pages: int = 20) -> list[Item]:
+        """Raw-event packs of one partition with ``lo <= sk <= hi`` (1 MB a page)."""
         kwargs: dict[str, Any] = {
             "TableName": table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
-            "ScanIndexForward": False,
-            "Limit": limit,
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": lo}, ":hi": {"S": hi}},
         }
-        if filters:
-            names = {f"#f{i}": name for i, name in enumerate(sorted(filters))}
-            values.update({f":f{i}": {"S": filters[name]} for i, name in enumerate(sorted(filters))})
-            kwargs["FilterExpression"] = " AND ".join(f"#f{i} = :f{i}" for i in range(len(names)))
-            kwargs["ExpressionAttributeNames"] = names
-        kwargs["ExpressionAttributeValues"] = values
-        page = self._call("query", **kwargs)
-        items = [item for item in page.get("Items", []) if item["sk"]["S"] < below]  # BETWEEN is inclusive
-        last = page.get("LastEvaluatedKey")
-        return items, (last["sk"]["S"] if last else None)
+        found: list[Item] = []
+        for _ in range(max_pages):
+            page = self._call("query", **kwargs)
+            found += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found
 
     def get(self, table: str, key: Item) -> Item | None:
         response = self._call("get_item", TableName=table, Key=key)

@@ -9,19 +9,18 @@ import base64
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from processor_lambda import items as raw_items
 from processor_lambda import keys
 from tally_contract import pools
 
+from . import raw_events
 from .errors import BadParameter
 from .queries import Dynamo, Item
 
 SHOWN_FIELDS = ("event_id", "event_time", "name", "path", "url", "referrer_host", "browser", "os", "device",
                 "utm_source", "visitor_id", "properties")  # fmt: skip
-MAX_ROUNDS = 24  # newest-events rounds a call: each is one Query per shard (16)
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class Stats:
         self._threads: ThreadPoolExecutor | None = None
 
     def _pool(self) -> ThreadPoolExecutor:
-        # The 16 shard Queries of an hour run together (botocore clients are thread-safe).
+        # The shard Queries of an hour run together (botocore clients are thread-safe).
         if self._threads is None:
             self._threads = ThreadPoolExecutor(keys.SHARDS, thread_name_prefix="reads")
         return self._threads
@@ -109,54 +108,19 @@ class Stats:
         self, site: str, cursor: str | None, window: tuple[datetime, datetime], limit: int, filters: dict[str, str]
     ) -> dict[str, Any]:
         """Newest first, below ``cursor`` (or the window's end), not older than its start: at
-        most MAX_ROUNDS x 16 Queries of at most ``limit`` items each."""
+        most raw_events.MAX_QUERIES Queries (docs/dashboard.md)."""
         floor, ceiling = window
         below = _decode_cursor(cursor) if cursor else _sk_after(ceiling)
-        above = _iso(floor)
-        hour = below[:13]
-        found: list[Item] = []
-        for _ in range(MAX_ROUNDS):
-            if hour < above[:13] or len(found) >= limit:
-                break
-            batch, cut = self._hour_page(site, hour, below, above, limit, filters)
-            need = limit - len(found)
-            found.extend(batch[:need])
-            if len(batch) > need:
-                below = found[-1]["sk"]["S"]
-                break
-            if cut is not None:
-                below = cut
-            else:
-                hour = _previous_hour(hour)
-                below = f"{hour}:60"  # above every sort key of that hour
-        more = hour >= above[:13] or len(found) >= limit
-        return {"site": site, "events": [_shown(item) for item in found[:limit]],
-                "cursor": _encode_cursor(below) if more else None}  # fmt: skip
-
-    def _hour_page(
-        self, site: str, hour: str, below: str, above: str, limit: int, filters: dict[str, str]
-    ) -> tuple[list[Item], str | None]:
-        """Every shard of one hour, merged. Items at or above the highest cut are complete
-        (every shard has been read down to there); the rest wait for the next round."""
-        pks = [f"{site}#{hour}#{shard:02d}" for shard in range(keys.SHARDS)]
-        pages = pools.map_ordered(
-            self._pool(),
-            lambda pk: self.dynamo.newest_events(self.tables.events, pk, below, above, limit, filters),
-            pks,
+        reader = raw_events.Reader(
+            lambda pk, lo, hi: self.dynamo.packs(self.tables.events, pk, lo, hi),
+            lambda fn, args: pools.map_ordered(self._pool(), fn, args),
         )
-        cuts = [cut for _, cut in pages if cut is not None]
-        cut = max(cuts) if cuts else None
-        merged = [item for page, _ in pages for item in page if cut is None or item["sk"]["S"] >= cut]
-        merged.sort(key=lambda item: item["sk"]["S"], reverse=True)
-        return merged, cut
+        found, more = reader.newest(site, below, floor, limit, filters)
+        return {"site": site, "events": raw_events.shown(found, SHOWN_FIELDS),
+                "cursor": _encode_cursor(more) if more else None}  # fmt: skip
 
     def sites(self) -> list[str]:
         return self.dynamo.site_ids(self.tables.sites)
-
-
-def _shown(item: Item) -> dict[str, Any]:
-    event = raw_items.from_item(item)
-    return {name: event.get(name) for name in SHOWN_FIELDS}
 
 
 def _iso(moment: datetime) -> str:
@@ -165,11 +129,6 @@ def _iso(moment: datetime) -> str:
 
 def _sk_after(moment: datetime) -> str:
     return _iso(moment) + "~"
-
-
-def _previous_hour(hour: str) -> str:
-    moment = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC) - timedelta(hours=1)
-    return moment.strftime("%Y-%m-%dT%H")
 
 
 def _encode_cursor(sk: str) -> str:

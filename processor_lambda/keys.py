@@ -1,8 +1,12 @@
 """DynamoDB key math (docs/data-model.md explains the choices).
 
-Raw events: ``pk = site#YYYY-MM-DDTHH#shard``, ``sk = event_time#event_id``. The shard comes
-from the event id, so one busy site spreads over SHARDS partitions per hour (~1,000 writes/s
-each), and rewriting the same event hits the same item: raw storage is idempotent.
+Raw events: ``pk = site#YYYY-MM-DDTHH#shard``; the shard comes from the event id, so an event
+always lands in the same partition and one busy site spreads over SHARDS partitions per hour.
+A partition takes ~1,000 write units/s; packed (items.py) an event costs a fraction of a
+unit, so four shards carry tens of thousands of events/s for one site, while every read of a
+time range (the rollup's, the dashboard's) is one Query per shard and hour: fewer shards,
+fewer Queries and bigger, better-compressed packs. ``event_sk`` orders events (and, with a
+digest, packs) within a partition.
 
 Aggregates: ``pk = site#granularity#bucket``, ``sk = dimension#value``: one partition per
 bucket, so a bucket's top-N is one Query and a time series is one BatchGetItem.
@@ -12,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-SHARDS = 16
+SHARDS = 4
 GRANULARITIES = {"m": 16, "h": 13, "d": 10}  # bucket = the first N chars of the ISO time
 STEP = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 TOTAL = "total#"

@@ -1,9 +1,10 @@
 """ProcessRequestJob: store a batch of tracking events and count them.
 
-Order matters for exactness: raw events are written first (idempotent: same event, same
-key), counters second. A record succeeds only when both landed; a failed record is retried
-whole, which rewrites its raw item harmlessly and may re-add counters that had landed; the
-rollup then recomputes those buckets from the raw events (docs/data-model.md).
+Order matters for exactness: raw events are written first, in packs (items.py), counters
+second. A record succeeds only when both landed; a failed record is retried whole, which may
+store its raw event in a second pack (readers keep one copy per event id) and re-add counters
+that had landed; the rollup then recomputes those buckets from the raw events
+(docs/data-model.md).
 """
 
 import logging
@@ -73,30 +74,54 @@ class RequestProcessor:
     def __call__(self, jobs: list[Job]) -> list[RecordResult]:
         now = self.clock()
         results: list[RecordResult | None] = [None] * len(jobs)
-        prepared: list[tuple[int, dict[str, Any]]] = []  # (position, enriched event)
-        writes: list[Future[list[Rejected]]] = []
-        keys_of: dict[tuple[str, str], str] = {}
-        for start in range(0, len(jobs), SLICE):
-            items_slice = []
-            for position in range(start, min(start + SLICE, len(jobs))):
-                try:
-                    event, site = self._prepare(jobs[position], now)
-                except JobFailed as exc:
-                    results[position] = RecordResult.failure(exc)
-                    continue
-                item = items.to_item(event, site.retention_days, now)
-                keys_of[(item["pk"]["S"], item["sk"]["S"])] = event["event_id"]
-                prepared.append((position, event))
-                items_slice.append(item)
-            # Raw writes of this slice run while the next slice is prepared.
-            writes.extend(self.store.submit_items(self.tables.events, items_slice))
-        failed = self._count(prepared, [r for w in writes for r in w.result()], keys_of, now)
+        prepared, refused = self._store_raw(jobs, results, now)
+        failed = self._count(prepared, refused, now)
         for position, event in prepared:
             error = failed.get(event["event_id"])
             results[position] = RecordResult.failure(error) if error else RecordResult.success()
         _log(prepared, failed)
         self._heartbeat([event for _, event in prepared], now)
         return [result or RecordResult.failure(JobFailed("not processed")) for result in results]
+
+    def _store_raw(
+        self, jobs: list[Job], results: list[RecordResult | None], now: float
+    ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, Rejected]]:
+        """Prepare the jobs and write their events in packs. Returns (position, event) for the
+        jobs that prepared (the others' results are set) and the events not written, by id."""
+        prepared: list[tuple[int, dict[str, Any]]] = []
+        retained: dict[str, tuple[dict[str, Any], int]] = {}  # event id -> (event, retention days)
+        writes: list[Future[list[Rejected]]] = []
+        ids_of: dict[tuple[str, str], list[str]] = {}
+        for start in range(0, len(jobs), SLICE):
+            slice_events = []
+            for position in range(start, min(start + SLICE, len(jobs))):
+                try:
+                    event, site = self._prepare(jobs[position], now)
+                except JobFailed as exc:
+                    results[position] = RecordResult.failure(exc)
+                    continue
+                prepared.append((position, event))
+                slice_events.append(retained.setdefault(event["event_id"], (event, site.retention_days)))
+            packs = items.pack(slice_events, now)
+            ids_of.update({(item["pk"]["S"], item["sk"]["S"]): ids for item, ids in packs})
+            # Raw writes of this slice run while the next slice is prepared.
+            writes.extend(self.store.submit_items(self.tables.events, [item for item, _ in packs]))
+        rejected = [r for w in writes for r in w.result()]
+        refused = {i: r for r in rejected for i in ids_of[r.key]}
+        alone = [retained[i] for r in rejected if not r.retryable and len(ids_of[r.key]) > 1 for i in ids_of[r.key]]
+        if alone:
+            retried = {event["event_id"] for event, _ in alone}
+            refused = {i: r for i, r in refused.items() if i not in retried}
+            refused.update(self._write_alone(alone, now))
+        return prepared, refused
+
+    def _write_alone(self, events: list[tuple[dict[str, Any], int]], now: float) -> dict[str, Rejected]:
+        """DynamoDB refused a pack for what it holds (not a throttle): write its events one to
+        a pack, so a bad event fails alone instead of taking its pack-mates with it."""
+        packs = [packed for event in events for packed in items.pack([event], now)]
+        ids_of = {(item["pk"]["S"], item["sk"]["S"]): ids for item, ids in packs}
+        still = self.store.put_items(self.tables.events, [item for item, _ in packs])
+        return {i: r for r in still for i in ids_of[r.key]}
 
     def _prepare(self, job: Job, now: float) -> tuple[dict[str, Any], Site]:
         event = events.from_job(job, self.default_site)
@@ -127,12 +152,11 @@ class RequestProcessor:
     def _count(
         self,
         prepared: list[tuple[int, dict[str, Any]]],
-        rejected: list[Rejected],
-        keys_of: dict[tuple[str, str], str],
+        refused: dict[str, Rejected],
         now: float,
     ) -> dict[str, JobFailed]:
-        """Counters for the events whose raw item was written. Failures by event id."""
-        failed = {keys_of[r.key]: JobFailed(r.reason, retryable=r.retryable) for r in rejected}
+        """Counters for the events whose raw pack was written. Failures by event id."""
+        failed = {i: JobFailed(r.reason, retryable=r.retryable) for i, r in refused.items()}
         # A redelivered job can sit in the same batch as its first copy: count it once.
         stored = {event["event_id"]: event for _, event in prepared if event["event_id"] not in failed}
         updates = counters.sum_batch(stored.values())

@@ -109,7 +109,7 @@ class Rollup:
             KeyConditionExpression="pk = :pk AND sk BETWEEN :start AND :end",
             ExpressionAttributeValues={":pk": {"S": partition}, ":start": {"S": start}, ":end": {"S": end}},
         )
-        return [items.from_item(item) for item in found]
+        return [event for item in found for event in items.events_of(item)]
 
     def _write_sealed(self, pk: str, totals: dict[str, BucketTotals], now: float) -> None:
         existing = {item["sk"]["S"] for item in self.store.query(

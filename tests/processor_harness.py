@@ -34,10 +34,10 @@ class Processor:
         return self.client.scan(TableName=self.tables.events)["Items"]  # type: ignore[no-any-return]
 
     def stored(self) -> list[dict[str, Any]]:
-        """Raw events as the processor reads them back, sorted by event id."""
+        """Raw events as the processor reads them back (one copy each), sorted by event id."""
         from processor_lambda import items
 
-        return sorted((items.from_item(i) for i in self.raw_items()), key=lambda e: str(e["event_id"]))
+        return sorted(items.unique_events(self.raw_items()), key=lambda e: str(e["event_id"]))
 
     def aggregate(self, pk: str, sk: str = "total#") -> dict[str, Any]:
         item = self.client.get_item(TableName=self.tables.aggregates, Key={"pk": {"S": pk}, "sk": {"S": sk}})

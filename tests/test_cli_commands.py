@@ -151,16 +151,13 @@ def test_queue_status_bad_input(aws: None) -> None:
 
 # -- rollup ---------------------------------------------------------------------------------
 def test_rollup_seals_a_closed_bucket(tables: Any) -> None:
-    from processor_lambda import keys
+    from processor_lambda import items
 
     bucket = "2026-11-23T13:20"
-    pk = keys.event_pk("shop", "2026-11-23T13:20:05.000Z", "e1")
-    event = {"id": "e1", "s": "shop", "n": "pageview", "t": "2026-11-23T13:20:05.000Z", "v": "v1", "bot": False}
-    tables.put_item(
-        TableName=f"tally-{STAGE}-events",
-        Item={"pk": {"S": pk}, "sk": {"S": "2026-11-23T13:20:05.000Z#e1"}, "n": {"S": "pageview"},
-              "p": {"S": "/"}, "e": {"S": json.dumps(event)}},
-    )  # fmt: skip
+    event = {"event_id": "e1", "site": "shop", "name": "pageview", "path": "/",
+             "event_time": "2026-11-23T13:20:05.000Z", "visitor_id": "v1"}  # fmt: skip
+    ((item, _),) = items.pack([(event, 30)], 1_795_440_000)
+    tables.put_item(TableName=f"tally-{STAGE}-events", Item=item)
     _counter(tables, f"shop#m#{bucket}", "total#", pv=2, ver=1)
 
     result = run("rollup", "--stage", STAGE)

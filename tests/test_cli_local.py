@@ -15,6 +15,7 @@ import pytest
 
 from tally_contract import sites as site_model
 from tally_contract.queues.redis_queue import RedisQueue
+from tests import raw_store
 from tests.local_up import aws_client, cli_env, start_up, tally
 from tests.servers import free_port
 from tests.test_processor import tally_job
@@ -136,7 +137,7 @@ def test_worker_command_consumes_redis(tmp_path: Path, redis_url: str, redis_cli
                                  "--stage", "w", "--batch-size", "10"], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
         try:
-            stored = lambda: dynamodb.scan(TableName=deployed.events_table)["Count"] == 5  # noqa: E731
+            stored = lambda: raw_store.stored_count(dynamodb, deployed.events_table) == 5  # noqa: E731
             drained = lambda: redis_client.llen("queue:default") == 0  # noqa: E731
             wait_for(stored, 60, "5 events", proc)
             wait_for(drained, 10, "an empty queue")

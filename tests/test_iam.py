@@ -7,6 +7,8 @@ failing jobs, a second processor instance, the rollup) against the stack of each
 fails when a policy grants an action on a resource that no path used: a grant nobody needs.
 """
 
+import base64
+import os
 from typing import Any
 
 import pytest
@@ -57,11 +59,11 @@ def exercise_every_path(stack: Stack) -> None:
     assert stack.post([{"url": "https://shop.example.com/"}]).status == 202
     assert stack.get("/health").status == 200
     stack.process(stack.receive())
-    # A poison job, an event too large for DynamoDB (BatchWriteItem refuses the batch, each
-    # item is retried alone), and a job whose handler fails (the others are deleted).
+    # A poison job, an event too large for DynamoDB even compressed (BatchWriteItem refuses the
+    # batch, each pack is retried alone), and a job whose handler fails (the others are deleted).
     sqs = stack.client("sqs")
     huge = envelope.build([{"site": "shop", "url": "https://shop.example.com/", "received_at": 1795440000,
-                            "properties": {"blob": "x" * 420_000}}])  # fmt: skip
+                            "properties": {"blob": base64.b64encode(os.urandom(450_000)).decode()}}])  # fmt: skip
     flaky = envelope.build([1], JobOptions(job_class="Flaky"))
     stack.post([{"url": "https://shop.example.com/a"}])
     for body in ("not a job", envelope.encode(huge), envelope.encode(flaky)):

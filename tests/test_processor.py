@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from processor_lambda import events, keys
+from processor_lambda import events, items, keys
 from tally_contract import envelope
 from tally_contract.envelope import JobOptions
 from tests.processor_harness import NOW, Processor, make_processor
@@ -37,15 +37,17 @@ def proc(aws: None, boto: Any) -> Processor:
     return make_processor(boto.client("dynamodb"))
 
 
-def test_tally_job_becomes_one_raw_item_and_counters(proc: Processor) -> None:
+def test_tally_jobs_become_raw_packs_and_counters(proc: Processor) -> None:
     results = proc.pipeline.process([tally_job("e1"), tally_job("e2", name="signup")])
     assert [r.ok for r in results] == [True, True]
-    item = min(proc.raw_items(), key=lambda i: i["sk"]["S"])
-    assert item["pk"]["S"] == f"shop#2026-11-23T13#{keys.shard('e1'):02d}"
-    assert item["sk"]["S"] == "2026-11-23T13:18:30.000Z#e1"
-    assert (item["n"]["S"], item["p"]["S"]) == ("pageview", "/pricing")
-    assert int(item["ttl"]["N"]) == int(NOW) + 30 * 86400
-    assert len(json.dumps(item)) < 1024, "one write unit"
+    packs = {item["pk"]["S"]: item for item in proc.raw_items()}
+    for event_id in ("e1", "e2"):
+        item = packs[f"shop#2026-11-23T13#{keys.shard(event_id):02d}"]
+        assert event_id in [e["event_id"] for e in items.events_of(item)]
+        newest, digest = item["sk"]["S"].rsplit("#", 1)
+        assert newest.startswith("2026-11-23T13:18:") and len(digest) == 16
+        assert int(item["ttl"]["N"]) == int(NOW) + 30 * 86400
+        assert len(item["z"]["B"]) < 1024, "one write unit"
     first, second = proc.stored()
     assert first["ip"] == "203.0.113.0"  # the site truncates IPs
     assert (first["path"], first["referrer_host"], first["utm_source"]) == ("/pricing", "news.example.net", "news")
@@ -63,7 +65,7 @@ def test_one_counter_update_per_distinct_counter_per_batch(proc: Processor) -> N
     calls: list[str] = []
     proc.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
     proc.pipeline.process([tally_job(f"e{i}") for i in range(60)])
-    assert calls.count("BatchWriteItem") == 3  # 60 raw items, 25 a call
+    assert calls.count("BatchWriteItem") == 1  # 60 events of one minute: one pack per shard, one call
     distinct = len(proc.aggregates())
     assert calls.count("UpdateItem") == distinct
 
@@ -88,7 +90,7 @@ def test_sidekiq_golden_vectors_process_into_rows(proc: Processor, name: str) ->
     assert event["time"] == event["event_time"] == "2024-05-01T12:00:00.000Z"
     assert (event["ip"], event["site"], event["os"]) == ("203.0.113.0", "shop", "Linux")
     again = proc.pipeline.process([body])
-    assert again[0].ok and len(proc.raw_items()) == 1, "the same job must map to the same row"
+    assert again[0].ok and len(proc.raw_items()) == 1, "the same job must map to the same pack"
 
 
 def test_plain_form_from_rails_keyword_args(proc: Processor) -> None:
@@ -132,14 +134,14 @@ def test_redelivered_batch_converges_to_the_same_state_after_rollup(proc: Proces
     proc.pipeline.process(batch)
     proc.rollup(at=NOW + 3 * 86400)
     once = proc.aggregates()
-    raw_once = sorted(json.dumps(i, sort_keys=True) for i in proc.raw_items())
+    raw_once = sorted(json.dumps(i, sort_keys=True, default=bytes.hex) for i in proc.raw_items())
 
     other = make_processor_again(proc, boto)
     other.pipeline.process(batch)  # SQS or Lambda delivered the same batch again
     assert proc.aggregate("shop#h#2026-11-23T13")["ev"] == 26  # live counters doubled...
     proc.rollup(at=NOW + 3 * 86400)
     twice = proc.aggregates()
-    assert sorted(json.dumps(i, sort_keys=True) for i in proc.raw_items()) == raw_once
+    assert sorted(json.dumps(i, sort_keys=True, default=bytes.hex) for i in proc.raw_items()) == raw_once
     sealed = {k: (v["spv"], v["sev"], v["suv"], v["sbots"]) for k, v in twice.items()}
     assert sealed == {k: (v["spv"], v["sev"], v["suv"], v["sbots"]) for k, v in once.items()}
     total = twice[("shop#d#2026-11-23", "total#")]

@@ -25,7 +25,7 @@ def test_unprocessed_items_storm_is_retried_until_written(faulty: tuple[Processo
     wrapper.faults["batch_write_item"] = ["unprocessed"] * 5
     results = proc.pipeline.process([tally_job(f"e{i}") for i in range(20)])
     assert all(r.ok for r in results)
-    assert len(proc.raw_items()) == 20
+    assert len(proc.stored()) == 20
     assert wrapper.calls.count("batch_write_item") >= 5
 
 
@@ -46,14 +46,20 @@ def test_exhausted_retries_fail_the_records_as_retryable(faulty: tuple[Processor
     assert proc.aggregates() == {}, "no counter for an event that was not stored"
 
 
-def test_a_rejected_item_is_isolated_and_reported(faulty: tuple[Processor, Faulty]) -> None:
+def test_a_refused_pack_is_split_so_only_the_bad_event_fails(faulty: tuple[Processor, Faulty]) -> None:
     proc, wrapper = faulty
-    wrapper.faults["batch_write_item"] = ["ValidationException"]
-    wrapper.faults["put_item"] = [None, "ValidationException", None]  # the salt, then item 2 of 3
-    results = proc.pipeline.process([tally_job("a"), tally_job("b"), tally_job("c")])
-    failed = [r for r in results if not r.ok]
-    assert len(failed) == 1 and failed[0].error is not None and not failed[0].error.retryable
-    assert len(proc.raw_items()) == 2
+    # Each refused BatchWriteItem is retried item by item with PutItem: after the salt, the
+    # pack {a, c} (a and c share shard 3) is refused and b's pack written; then a and c, one
+    # event to a pack, are refused together again, and alone a is written and c refused.
+    wrapper.faults["batch_write_item"] = ["ValidationException", "ValidationException"]
+    wrapper.faults["put_item"] = [None, "ValidationException", None, None, "ValidationException"]
+    ids = ["a", "b", "c"]
+    results = proc.pipeline.process([tally_job(event_id) for event_id in ids])
+    failed = {event_id for event_id, r in zip(ids, results, strict=True) if not r.ok}
+    assert failed == {"c"}, "only the event DynamoDB refused alone fails"
+    assert all(r.error is not None and not r.error.retryable for r in results if not r.ok)
+    assert {e["event_id"] for e in proc.stored()} == {"a", "b"}
+    assert proc.aggregate("shop#h#2026-11-23T13")["ev"] == 2, "no counter for the refused event"
 
 
 def test_counter_failure_fails_only_the_records_it_carried(faulty: tuple[Processor, Faulty]) -> None:
@@ -61,7 +67,7 @@ def test_counter_failure_fails_only_the_records_it_carried(faulty: tuple[Process
     wrapper.faults["update_item"] = ["ValidationException"]
     results = proc.pipeline.process([tally_job("a")])
     assert not results[0].ok and results[0].error is not None and results[0].error.retryable
-    assert len(proc.raw_items()) == 1  # the raw item stays: rewriting it later is a no-op
+    assert len(proc.raw_items()) == 1  # the raw pack stays: rewriting the same pack later is a no-op
 
 
 def test_condition_failures_translate(boto: Any) -> None:

@@ -17,6 +17,7 @@ from processor_lambda.redis_fetch import REGISTRY
 from processor_lambda.request_job import Tables
 from processor_lambda.rollup import Rollup
 from tally_contract.queues.redis_queue import RedisQueue
+from tests import raw_store
 from tests.infra import create_table
 from tests.processor_harness import NOW
 from tests.servers import free_port
@@ -88,4 +89,4 @@ def holding(client: Any) -> bool:
 
 
 def _stored(dynamodb: Any, table: str) -> int:
-    return int(dynamodb.scan(TableName=table, Select="COUNT")["Count"])
+    return raw_store.stored_count(dynamodb, table)

@@ -8,7 +8,16 @@ import sys
 
 from tests.faults.ledger import FULL_ARTIFACTS
 
-COLUMNS = ("sent", "accepted", "rejected", "stored_unique", "dead_lettered", "client_retries", "sealed_total")
+COLUMNS = (
+    "sent",
+    "accepted",
+    "rejected",
+    "stored_unique",
+    "extra_copies",
+    "dead_lettered",
+    "client_retries",
+    "sealed_total",
+)
 
 
 def main() -> int:

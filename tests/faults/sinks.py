@@ -5,23 +5,12 @@ import json
 from typing import Any
 
 from tally_contract import envelope
+from tests import raw_store
 
 
 def stored_ids(dynamodb: Any, table: str) -> list[str]:
-    """The event id of every raw item (duplicates included: the ledger counts them)."""
-    from processor_lambda import items
-
-    return [str(items.from_item(item)["event_id"]) for page in _pages(dynamodb, table) for item in page]
-
-
-def _pages(dynamodb: Any, table: str) -> Any:
-    kwargs: dict[str, Any] = {"TableName": table}
-    while True:
-        page = dynamodb.scan(**kwargs)
-        yield page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    """The event ids of every raw pack (an id once per pack holding it: the ledger counts copies)."""
+    return raw_store.event_ids(dynamodb, table)
 
 
 def event_ids(body: str | bytes) -> list[str]:
@@ -58,8 +47,8 @@ def redis_dead_letters(client: Any) -> dict[str, str]:
 def sealed_total(dynamodb: Any, aggregates_table: str) -> int:
     """Sum of the sealed per-day event totals (``sev``) the rollup wrote."""
     total = 0
-    for page in _pages(dynamodb, aggregates_table):
-        for item in page:
+    for page in dynamodb.get_paginator("scan").paginate(TableName=aggregates_table):
+        for item in page["Items"]:
             if "#d#" in item["pk"]["S"] and item["sk"]["S"] == "total#":
                 total += int(item.get("sev", {}).get("N", 0))
     return total

@@ -73,7 +73,7 @@ def account(local: LocalPipeline, ledger: Ledger, redis: Any) -> None:
     Rollup(DynamoStore(dynamodb), tables, clock=lambda: time.time() + 3 * 86400).run()
     ledger.notes["sealed_total"] = sinks.sealed_total(dynamodb, tables.aggregates)
     ledger.check()
-    assert ledger.notes["sealed_total"] == len(stored), "the rollup counts each stored event once"
+    assert ledger.notes["sealed_total"] == len(set(stored)), "the rollup counts each stored event once"
 
 
 def test_worker_sigkilled_mid_batch_and_restarted(redis_url: str, redis_client: Any, worker: Any) -> None:

