@@ -14,7 +14,8 @@ The rollup's cost depends on time, not on one run's events (an open hour bucket 
 300 s, a day bucket every hour): the run measures one pass per granularity, and
 bench/rollup_model.py lays those passes over a day of steady traffic at --rate events/s.
 --prices prints the price table as
-docs/benchmarks.md shows it.
+docs/benchmarks.md shows it; --peers the hosted peers' list prices (docs/peers.json, bench/peers.py),
+which a full run also prints beside Tally's measured figures and writes to the JSON.
 """
 
 import argparse
@@ -28,6 +29,8 @@ import warnings
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from bench import peers
 
 ROOT = Path(__file__).resolve().parent.parent
 PRICES = ROOT / "docs" / "prices.json"
@@ -153,9 +156,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="1,000 events per client kind")
     parser.add_argument("--rate", type=float, default=RATE, help="steady traffic for the rollup's share (events/s)")
     parser.add_argument("--prices", action="store_true", help="print the price table and exit")
+    parser.add_argument("--peers", action="store_true", help="print the hosted peers' table and exit")
     args = parser.parse_args(argv)
-    if args.prices:
-        print(price_table())
+    if args.prices or args.peers:
+        print(price_table() if args.prices else peers.table())
         return 0
     events = BATCH if args.quick else max(BATCH, args.events // BATCH * BATCH)
     started = time.time()
@@ -173,6 +177,9 @@ def main(argv: list[str]) -> int:
     for lever in results["modes"]["batch20"]["levers"]:
         share = f" ({lever['share']:.0%} of the total)" if "share" in lever else ""
         print(f"  lever: {lever['lever']}: saves ${lever['usd_saved']:.3f} per million{share}")
+    results["peers"] = peers.report(
+        {name: mode["priced"]["usd_per_million"] for name, mode in results["modes"].items()}
+    )
     results.update(load_after=_load(), seconds=round(time.time() - started, 1))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "cost.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -25,10 +25,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from types import FrameType
 from typing import Any
 
 from redis.exceptions import RedisError
+
+from tally_contract.signals import StopSignals
 
 from . import sidekiq_retry
 from .redis_fetch import Fetched, Outcome, ReliableFetch
@@ -86,6 +87,7 @@ class Worker:
         self.stopping = stop_event or threading.Event()  # set: shut down
         self.quieted = threading.Event()  # set: fetch nothing more (Sidekiq's "quiet")
         self._exiting = threading.Event()  # set: background threads end, settle stops retrying
+        self.signals: StopSignals | None = None  # SIGTERM/SIGINT, when run_worker handles them
         self._lock = threading.Lock()
         self._in_hand: dict[str, list[Fetched]] = {}
 
@@ -202,7 +204,9 @@ class Worker:
         fetchers = [self._thread(self._fetch_loop, f"fetch-{i}") for i in range(self.concurrency)]
         background = [self._thread(self._beat_loop, "beat"), self._thread(self._housekeeping_loop, "housekeeping")]
         while not self.stopping.wait(0.5):
-            pass
+            if self.signals is not None and self.signals.received:
+                logger.info("received %s, stopping", signal.Signals(self.signals.received[0]).name)
+                self.stopping.set()
         return self._shutdown(fetchers, background)
 
     def _shutdown(self, fetchers: list[threading.Thread], background: list[threading.Thread]) -> int:
@@ -226,14 +230,6 @@ class Worker:
         logger.info("worker %s stopped", self.identity)
         return 0
 
-    def install_signal_handlers(self) -> None:
-        def handle(signum: int, _frame: FrameType | None) -> None:
-            logger.info("received %s, stopping", signal.Signals(signum).name)
-            self.stopping.set()
-
-        signal.signal(signal.SIGTERM, handle)
-        signal.signal(signal.SIGINT, handle)
-
     @staticmethod
     def _thread(target: Callable[[], None], name: str) -> threading.Thread:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -246,13 +242,10 @@ def run_worker(client: Any, pipeline: BatchProcessor, **options: Any) -> int:
     worker = Worker(client, pipeline, **options)
     if threading.current_thread() is not threading.main_thread():
         return worker.run()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-    worker.install_signal_handlers()
-    try:
+    # The handler only records the signal; run() sets ``stopping`` (tally_contract/signals.py:
+    # Event.set() in a handler can deadlock on the lock run()'s wait holds).
+    with StopSignals().installed() as worker.signals:
         return worker.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

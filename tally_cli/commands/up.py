@@ -1,13 +1,17 @@
 """``tally up``: the whole pipeline on this machine."""
 
-import signal
-import threading
+from typing import TYPE_CHECKING
 
 import click
+
+from tally_contract.signals import StopSignals
 
 from ..config import STATE_FILE, read_state, state_dir
 from ..errors import translated
 from ..snippet import script_tag
+
+if TYPE_CHECKING:
+    from ..local.pipeline import LocalPipeline
 
 
 @click.command()
@@ -75,27 +79,30 @@ def up(
         verbose=verbose,
     )
     pipeline = LocalPipeline(options)
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda _signum, _frame: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with click.progressbar(length=4, label="starting", show_eta=False) as bar:
-
-            def step(label: str) -> None:
-                bar.label = label
-                bar.update(1)
-
-            with translated("tally up"):
-                state = pipeline.start(step)
-        _announce(state.api_url, state.write_key, state.admin_password)
-        stop.wait()
-        click.echo("stopping...", err=True)
-    except (EmulatorError, PortBusy, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        pipeline.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    # Not an Event set by the handler and waited on untimed: that missed SIGTERM whenever
+    # another thread took it (tally_contract/signals.py).
+    with StopSignals().installed() as signals:
+        try:
+            _start(pipeline)
+            signals.wait()
+            click.echo("stopping...", err=True)
+        except (EmulatorError, PortBusy, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            pipeline.stop()
     click.echo("stopped", err=True)
+
+
+def _start(pipeline: "LocalPipeline") -> None:
+    with click.progressbar(length=4, label="starting", show_eta=False) as bar:
+
+        def step(label: str) -> None:
+            bar.label = label
+            bar.update(1)
+
+        with translated("tally up"):
+            state = pipeline.start(step)
+    _announce(state.api_url, state.write_key, state.admin_password)
 
 
 def _announce(api_url: str, write_key: str, password: str) -> None:
