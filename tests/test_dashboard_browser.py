@@ -112,13 +112,23 @@ def sign_in(driver: Any, api: str, password: str) -> None:
 
 def loaded(driver: Any, before: str | None) -> None:
     """Wait for the dashboard's refresh after ``before`` (its body's data-loaded); no error."""
-    from selenium.webdriver.common.by import By
 
-    body = lambda: driver.find_element(By.TAG_NAME, "body")  # noqa: E731
-    wait_for(lambda: body().get_attribute("data-error") or body().get_attribute("data-loaded") not in (None, before),
+    wait_for(lambda: _body(driver, "data-error") or _body(driver, "data-loaded") not in (None, before),
              what=lambda: f"the dashboard ({driver.current_url})")  # fmt: skip
-    error = body().get_attribute("data-error")
+    error = _body(driver, "data-error")
     assert not error, error
+
+
+def _body(driver: Any, attribute: str) -> str | None:
+    """An attribute of the current page's body, read in one script: after a sign-in click the
+    page may navigate between finding an element and reading it (a stale element)."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        value = driver.execute_script("return document.body && document.body.getAttribute(arguments[0]);", attribute)
+    except WebDriverException:  # the page is navigating: read again on the next poll
+        return None
+    return None if value is None else str(value)
 
 
 def show_range(driver: Any, first: str, last: str) -> None:

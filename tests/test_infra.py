@@ -96,7 +96,9 @@ def test_config_names_follow_the_template_per_stage() -> None:
 
 
 def _stored(stack: Stack) -> list[dict[str, Any]]:
-    return [json.loads(item["e"]["S"]) for item in stack.scan("EventsTableName")]
+    from processor_lambda import items
+
+    return list(items.unique_events(stack.scan("EventsTableName")))
 
 
 @alarms_skipped
@@ -122,8 +124,8 @@ def test_ingest_to_rollup_against_the_stack(stage: str, monkeypatch: pytest.Monk
         assert stack.process(event) == {"batchItemFailures": []}
         stored = _stored(stack)
         assert len(stored) == 21
-        assert {e["ci"] for e in stored if e["u"].endswith("/one")} == {single_request}
-        assert {e["ci"] for e in stored if not e["u"].endswith("/one")} == {stack.last_request_id}
+        assert {e["correlation_id"] for e in stored if e["url"].endswith("/one")} == {single_request}
+        assert {e["correlation_id"] for e in stored if not e["url"].endswith("/one")} == {stack.last_request_id}
         tables = Tables(events=env["TALLY_EVENTS_TABLE"], aggregates=env["TALLY_AGGREGATES_TABLE"])
         entry.rollup(Rollup(DynamoStore(), tables, clock=lambda: 4_000_000_000.0))
         report = stack.rollup()
