@@ -138,7 +138,7 @@ def _encode_cursor(sk: str) -> str:
 def _decode_cursor(cursor: str) -> str:
     try:
         sk = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        datetime.strptime(sk[:13], "%Y-%m-%dT%H")
+        datetime.strptime(sk[:16], "%Y-%m-%dT%H:%M")  # the listing reads from this minute back
     except ValueError as exc:
         raise BadParameter("cursor", "is not a cursor this API returned") from exc
     return sk

@@ -257,6 +257,7 @@ def test_raw_events_newest_first_across_shards_with_a_cursor(traffic: Board) -> 
     [
         ({"limit": "500"}, "limit"),
         ({"cursor": "!!!"}, "cursor"),
+        ({"cursor": "MjAyNi0xMS0yM1QxM3h5eg"}, "cursor"),  # base64 of "2026-11-23T13xyz": an hour, no minute
         ({"from": "soon"}, "from"),
         ({"name": "n" * 600}, "name"),
     ],
