@@ -32,7 +32,9 @@ def rest_event(
     query: dict[str, str] | None = None,
     source_ip: str = "203.0.113.9",
     binary: bool = True,
+    stage: str = "dev",
 ) -> dict[str, Any]:
+    """``stage`` is the API Gateway stage (api_gateway_stage in .chalice/config.json)."""
     headers = dict(headers or {})
     request_id = str(uuid.uuid4())
     if body is None:
@@ -57,10 +59,10 @@ def rest_event(
             "httpMethod": method,
             "extendedRequestId": request_id,
             "requestTime": "23/Nov/2026:12:00:00 +0000",
-            "path": "/api" + path,
+            "path": f"/{stage}{path}",
             "accountId": "123456789012",
             "protocol": "HTTP/1.1",
-            "stage": "api",
+            "stage": stage,
             "domainPrefix": "abc",
             "requestTimeEpoch": 1795440000000,
             "requestId": request_id,

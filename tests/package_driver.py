@@ -55,8 +55,9 @@ def step(name: str) -> Iterator[None]:
         raise SystemExit(1) from exc
 
 
-def rest_event(path: str, body: bytes, headers: dict[str, str], query: dict[str, str]) -> dict[str, Any]:
-    """POST as API Gateway's REST proxy sends it when every media type is binary (tests/apigw.py)."""
+def rest_event(path: str, body: bytes, headers: dict[str, str], query: dict[str, str], stage: str) -> dict[str, Any]:
+    """POST as API Gateway's REST proxy sends it when every media type is binary (tests/apigw.py),
+    ``stage`` being the API Gateway stage sam.json deploys."""
     request_id = str(uuid.uuid4())
     return {
         "resource": path,
@@ -74,10 +75,10 @@ def rest_event(path: str, body: bytes, headers: dict[str, str], query: dict[str,
             "httpMethod": "POST",
             "extendedRequestId": request_id,
             "requestTime": "23/Nov/2026:12:00:00 +0000",
-            "path": "/api" + path,
+            "path": f"/{stage}{path}",
             "accountId": "123456789012",
             "protocol": "HTTP/1.1",
-            "stage": "api",
+            "stage": stage,
             "domainPrefix": "abc",
             "requestTimeEpoch": 1795440000000,
             "requestId": request_id,
@@ -162,7 +163,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         with step("handle POST /events"):
             body = json.dumps({"url": spec["url"], "name": "pageview"}).encode()
             headers = {"Content-Type": "application/json", "Origin": ORIGIN, "User-Agent": "package-test/1.0"}
-            event = rest_event("/events", body, headers, {"key": site.write_key})
+            event = rest_event("/events", body, headers, {"key": site.write_key}, spec["api_stage"])
             response = handlers["APIHandler"](event, LambdaContext())
             raw = response.get("body") or ""
             decoded = base64.b64decode(raw).decode("utf-8", "replace") if response.get("isBase64Encoded") else raw

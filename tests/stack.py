@@ -31,6 +31,11 @@ class Stack:
     boto: Any
     site: NewSite
 
+    @property
+    def api_stage(self) -> str:
+        """The API Gateway stage `chalice deploy` puts this stage's API in."""
+        return str(CONFIG["stages"][self.stage]["api_gateway_stage"])
+
     def client(self, service: str) -> Any:
         return self.boto.client(service, region_name="us-east-1")
 
@@ -41,7 +46,8 @@ class Stack:
         headers = {"Content-Type": "application/json", "Origin": ORIGIN, "Accept": "*/*"}
         if gzip_body:
             body, headers["Content-Encoding"] = gzip.compress(body), "gzip"
-        event = rest_event("POST", "/events", body=body, headers=headers, query={"key": self.site.site.write_key})
+        query = {"key": self.site.site.write_key}
+        event = rest_event("POST", "/events", body=body, headers=headers, query=query, stage=self.api_stage)
         self.last_request_id = event["requestContext"]["requestId"]
         return decode_response(app(event, LambdaContext(function_name=f"tally-{self.stage}")))
 
@@ -52,7 +58,7 @@ class Stack:
         """Any route, ``kwargs`` as tests.apigw.rest_event takes them (body, headers, query)."""
         from app import app
 
-        event = rest_event(method, path, **kwargs)
+        event = rest_event(method, path, stage=self.api_stage, **kwargs)
         return decode_response(app(event, LambdaContext(function_name=f"tally-{self.stage}")))
 
     def receive(self, queue_output: str = "EventsQueueUrl", *, at_most: int = 10_000) -> dict[str, Any]:

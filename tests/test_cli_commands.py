@@ -60,6 +60,7 @@ def test_sites_add_list_rotate(tables: Any, isolated: Path) -> None:
     write_key = fields["write"].split()[1]
     secret = fields["secret"].split()[1]
     assert f'data-key="{write_key}"' in added.output and "/t.js" in added.output
+    assert f'src="https://<api>/{STAGE}/t.js"' in added.output  # the API Gateway stage is named after the stage
     stored = DynamoSites(f"tally-{STAGE}-sites").by_write_key(write_key)
     assert stored is not None and stored.secret_matches(secret)
     assert stored.origins == ("https://shop.example.com",) and stored.retention_days == 30

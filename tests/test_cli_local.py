@@ -87,7 +87,7 @@ def _stop_and_check(proc: "subprocess.Popen[str]", state: dict[str, Any], sig: i
 def test_up_counts_events_sent_over_http_and_stops_cleanly(start_up: Any, tmp_path: Path) -> None:
     proc, state = start_up()
     api = state["api_url"]
-    assert api == f"http://127.0.0.1:{state['api_port']}/api"
+    assert api == f"http://127.0.0.1:{state['api_port']}/local"  # the stage's prefix (`tally up`'s default stage)
     with urllib.request.urlopen(f"{api}/health", timeout=10) as response:
         assert response.status == 200
     events = [{"url": f"https://shop.example.com/p{i % 3}", "ip": f"198.51.100.{i}", "user_agent": HUMAN}

@@ -16,7 +16,7 @@ def local_api(ingest: Any) -> Any:
     from app import app
     from tally_cli.local.http_server import LocalHttpServer
 
-    server = LocalHttpServer(app, "127.0.0.1", 0)
+    server = LocalHttpServer(app, "127.0.0.1", 0, stage="prod")
     server.start()
     yield server, ingest
     server.stop()
@@ -90,13 +90,14 @@ def test_local_http_server_speaks_api_gateway(local_api: Any) -> None:
 
     server, ingest = local_api
     key = ingest.site.write_key
+    assert server.base_url.endswith("/prod")  # the stage's prefix, as API Gateway names it (.chalice/config.json)
     body = gzip.compress(json.dumps({"batch": [{"url": "https://shop.example.com/a"}, {"name": "signup"}]}).encode())
     status, _, answer = _http("POST", f"{server.base_url}/events?key={key}", body,
                               {"Content-Type": "application/json", "Content-Encoding": "gzip"})  # fmt: skip
     assert status == 202 and json.loads(answer)["accepted"] == 2  # the gzip body arrived as bytes
     status, headers, gif = _http("GET", f"{server.base_url}/i.gif?key={key}&url=https%3A%2F%2Fshop.example.com%2Fp")
     assert status == 202 and headers["Content-Type"] == "image/gif" and gif.startswith(b"GIF")
-    status, headers, script = _http("GET", f"{server.base_url.removesuffix('/api')}/t.js")  # no stage prefix
+    status, headers, script = _http("GET", f"{server.base_url.removesuffix('/prod')}/t.js")  # no stage prefix
     assert status == 200 and b"sendBeacon" in script
     preflight = {"Origin": "https://shop.example.com", "Access-Control-Request-Method": "POST"}
     status, headers, _ = _http("OPTIONS", f"{server.base_url}/events?key={key}", headers=preflight)

@@ -157,14 +157,14 @@ def test_throttling_is_applied_to_the_deployed_api(monkeypatch: pytest.MonkeyPat
         root = apigw.get_resources(restApiId=api)["items"][0]["id"]
         apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
         apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
-        apigw.create_deployment(restApiId=api, stageName="api")
+        apigw.create_deployment(restApiId=api, stageName=stack.api_stage)  # "prod", as Chalice deploys it
         (tmp_path / ".chalice" / "deployed").mkdir(parents=True)
         (tmp_path / ".chalice" / "config.json").write_text(json.dumps(CONFIG))
         (tmp_path / ".chalice" / "deployed" / "prod.json").write_text(
             json.dumps({"resources": [{"name": "rest_api", "resource_type": "rest_api", "rest_api_id": api}]})
         )
         assert throttle.apply(stack.boto, "prod", tmp_path) == {"rateLimit": "500", "burstLimit": "1000"}
-        settings = apigw.get_stage(restApiId=api, stageName="api")["methodSettings"]["*/*"]
+        settings = apigw.get_stage(restApiId=api, stageName="prod")["methodSettings"]["*/*"]
         assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (500.0, 1000)
 
 

@@ -175,7 +175,8 @@ def check_sam(sam_path: Path) -> dict[str, Any]:
         assert props["CodeUri"] == "./deployment.zip", (name, props["CodeUri"])
         assert props["Runtime"] == runtime, (name, props["Runtime"])
     environment: dict[str, str] = functions["APIHandler"]["Environment"]["Variables"]
-    return {"handlers": handlers, "environment": environment}
+    (api,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
+    return {"handlers": handlers, "environment": environment, "api_stage": api["StageName"]}
 
 
 def run_driver(spec: dict[str, Any], cwd: Path) -> dict[str, Any]:
@@ -274,6 +275,7 @@ def test_chalice_package_serves_a_request_from_the_zip_alone(tmp_path: Path) -> 
         "code_dir": str(code_dir),
         "handlers": sam["handlers"],
         "environment": sam["environment"],
+        "api_stage": sam["api_stage"],
         "queue_name": queue_name,
         "sites_table": sites_table,
         "url": PAGE,

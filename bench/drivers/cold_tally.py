@@ -21,7 +21,8 @@ class Context:
         return 10_000
 
 
-def rest_event(write_key: str, origin: str) -> dict[str, object]:
+def rest_event(write_key: str, origin: str, stage: str) -> dict[str, object]:
+    """``stage``: API Gateway's stage, named after the Chalice stage (.chalice/config.json)."""
     import base64
     import json
 
@@ -30,8 +31,8 @@ def rest_event(write_key: str, origin: str) -> dict[str, object]:
     context = {
         "resourcePath": "/events",
         "httpMethod": "POST",
-        "path": "/api/events",
-        "stage": "api",
+        "path": f"/{stage}/events",
+        "stage": stage,
         "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
         "identity": {"sourceIp": "203.0.113.9", "userAgent": headers["User-Agent"]},
         "accountId": "123456789012",
@@ -59,7 +60,9 @@ def main() -> None:
     from app import app
 
     imported = time.perf_counter() - STARTED
-    response = app(rest_event(os.environ["BENCH_WRITE_KEY"], os.environ["BENCH_ORIGIN"]), Context())
+    response = app(
+        rest_event(os.environ["BENCH_WRITE_KEY"], os.environ["BENCH_ORIGIN"], os.environ["TALLY_STAGE"]), Context()
+    )
     elapsed = time.perf_counter() - STARTED
     import base64
     import json

@@ -21,7 +21,7 @@ from ..traffic import Sender, SendError, Summary, Traffic, pace
 @click.option(
     "--visitors", default=200, show_default=True, type=click.IntRange(1, 1_000_000), help="Distinct visitors."
 )
-@click.option("--api-url", envvar="TALLY_API_URL", help="API base (https://<api>/api); default: local mode.")
+@click.option("--api-url", envvar="TALLY_API_URL", help="API base (https://<api>/<stage>); default: local mode.")
 @click.option("--key", envvar="TALLY_WRITE_KEY", help="Site write key; default: local mode's site.")
 @click.option(
     "--secret-key", envvar="TALLY_SECRET_KEY", help="Site secret key: sends each event's IP and user agent, as a "
@@ -44,7 +44,7 @@ def send(
 
     \b
       tally send --count 1000 --rate 50
-      tally send --api-url https://abc.execute-api.us-east-1.amazonaws.com/api --key wk_... -n 10
+      tally send --api-url https://abc.execute-api.us-east-1.amazonaws.com/prod --key wk_... -n 10
 
     The summary breaks the accepted events down as the aggregates count them: by event name
     (pageviews are the views) and, apart, the bots (user agents the processor takes for bots),

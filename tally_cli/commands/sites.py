@@ -41,11 +41,12 @@ def _store(where: Target) -> "DynamoSites":
 def _api_url(where: Target, api_url: str | None) -> str:
     if api_url:
         return api_url
-    return where.local.api_url if where.local else "https://<api>/api"
+    # API Gateway's stage is named after the Chalice stage (.chalice/config.json): /dev, /prod.
+    return where.local.api_url if where.local else f"https://<api>/{where.stage}"
 
 
 stage_option = click.option("--stage", default=None, help="AWS stage; default: the running local pipeline, else dev.")
-api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base for the snippet (…/api).")
+api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base for the snippet (…/<stage>).")
 
 
 @sites.command()

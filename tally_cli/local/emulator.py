@@ -71,7 +71,8 @@ class Emulator:
         cfn.create_stack(
             StackName=stack,
             TemplateBody=TEMPLATE.read_text(encoding="utf-8"),
-            Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+            # The API stage name follows the stage, as in .chalice/config.json (local mode has no alarms).
+            Parameters=[{"ParameterKey": k, "ParameterValue": stage} for k in ("Stage", "ApiStage")],
         )
         outputs = _wait_for_outputs(cfn, stack, timeout)
         deployed = Deployed(

@@ -5,7 +5,8 @@ chalice.local's server sends text bodies unencoded unless the Content-Type is li
 source IP and leaves out ``queryStringParameters``; the ingest handlers depend on all three. So
 this adapter builds the event API Gateway would send and calls the app as Lambda does, reusing
 chalice.local's route matcher, Lambda context and thread-local ``current_request``.
-Paths are served with and without the ``/api`` stage prefix, so deployed URLs work unchanged.
+Paths are served with and without the stage prefix (``/<stage>``: API Gateway's stage is named
+after the Chalice stage, .chalice/config.json), so deployed URLs work with the host changed.
 """
 
 import base64
@@ -16,14 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-STAGE = "api"
+DEFAULT_STAGE = "local"  # `tally up`'s default stage
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
 class LocalApi:
     """Turns one HTTP request into an API Gateway proxy event and the app's answer back."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, stage: str = DEFAULT_STAGE) -> None:
         from chalice.local import CustomLocalChalice, LocalChalice, RouteMatcher
 
         if not isinstance(app, LocalChalice):
@@ -31,11 +32,15 @@ class LocalApi:
             CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
             app.__class__ = CustomLocalChalice
         self.app = app
+        self.stage = stage
         self.routes = RouteMatcher(list(app.routes))
 
     def event(self, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
         parts = urlsplit(target)
-        path = parts.path.removeprefix("/" + STAGE) or "/"
+        prefix = "/" + self.stage
+        path = parts.path
+        if path == prefix or path.startswith(prefix + "/"):
+            path = path[len(prefix) :] or "/"
         match = self.routes.match_route(path)  # ValueError: no such route
         multi = parse_qs(parts.query, keep_blank_values=True)
         request_id = str(uuid.uuid4())
@@ -52,8 +57,8 @@ class LocalApi:
             "requestContext": {
                 "resourcePath": match.route,
                 "httpMethod": method,
-                "path": f"/{STAGE}{path}",
-                "stage": STAGE,
+                "path": f"/{self.stage}{path}",
+                "stage": self.stage,
                 "requestId": request_id,
                 "extendedRequestId": request_id,
                 "requestTimeEpoch": int(time.time() * 1000),
@@ -124,8 +129,8 @@ class LocalHttpServer(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
 
-    def __init__(self, app: Any, host: str, port: int, *, verbose: bool = False) -> None:
-        self.api = LocalApi(app)
+    def __init__(self, app: Any, host: str, port: int, *, stage: str = DEFAULT_STAGE, verbose: bool = False) -> None:
+        self.api = LocalApi(app, stage)
         self.verbose = verbose
         super().__init__((host, port), _Handler)
         self._thread: threading.Thread | None = None
@@ -133,7 +138,7 @@ class LocalHttpServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}/{STAGE}"
+        return f"http://{host!s}:{port}/{self.api.stage}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)

@@ -122,7 +122,9 @@ class LocalPipeline:
     def _start_http(self) -> None:
         # app.py is Chalice's entry point at the top level (installed as a module), read as Any.
         app = importlib.import_module("app").app
-        self.http = LocalHttpServer(app, self.options.host, self.options.port, verbose=self.options.verbose)
+        self.http = LocalHttpServer(
+            app, self.options.host, self.options.port, stage=self.options.stage, verbose=self.options.verbose
+        )
         self.http.start()
 
     def _start_processor(self, deployed: Deployed) -> None:
