@@ -74,14 +74,15 @@ def new_admin(password: str | None = None) -> tuple[str, AdminRecord]:
     return password, AdminRecord(salt, hash_password(password, salt), secrets.token_bytes(32))
 
 
-def provision_admin(ssm_client: Any, name: str) -> str:
+def provision_admin(ssm_client: Any, name: str, *, overwrite: bool = True) -> str:
     """Create (or rotate) the admin credentials in SSM parameter ``name``; return the password.
 
     The caller shows the password once; only its scrypt hash is stored. Overwrites an existing
-    parameter, which also invalidates every session and viewer token signed with the old key.
+    parameter, which also invalidates every session and viewer token signed with the old key;
+    with ``overwrite=False`` SSM refuses instead (ParameterAlreadyExists), atomically.
     """
     password, record = new_admin()
-    ssm_client.put_parameter(Name=name, Value=record.to_json(), Type="SecureString", Overwrite=True)
+    ssm_client.put_parameter(Name=name, Value=record.to_json(), Type="SecureString", Overwrite=overwrite)
     return password
 
 

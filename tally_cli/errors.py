@@ -7,9 +7,12 @@ import click
 
 from tally_contract.errors import StoreUnavailable
 
+LOCAL_HINT = "start `tally up` for local mode"
+
 
 @contextmanager
-def translated(what: str) -> Iterator[None]:
+def translated(what: str, *, no_credentials: str = LOCAL_HINT) -> Iterator[None]:
+    """``no_credentials``: what to tell an operator who has no AWS credentials."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
     from redis.exceptions import RedisError
 
@@ -18,7 +21,7 @@ def translated(what: str) -> Iterator[None]:
     try:
         yield
     except NoCredentialsError:
-        raise click.ClickException(f"{what}: no AWS credentials (start `tally up` for local mode)") from None
+        raise click.ClickException(f"{what}: no AWS credentials ({no_credentials})") from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise click.ClickException(f"{what}: {error.get('Code', 'error')}: {error.get('Message', '')}") from None

@@ -20,6 +20,7 @@ COMMANDS = {
     "rollup": "tally_cli.commands.rollup:rollup",
     "dlq": "tally_cli.commands.dlq:dlq",
     "drain": "tally_cli.commands.drain:drain",
+    "dashboard": "tally_cli.commands.dashboard:dashboard",
 }
 
 
