@@ -86,6 +86,22 @@ def unique_events(items: Iterable[Item]) -> Iterator[dict[str, Any]]:
                 yield event
 
 
+def redundant(packs: Iterable[Item]) -> list[Item]:
+    """The packs of one partition whose every event a pack earlier in a fixed order holds: more
+    events first, then by sort key. The order uses only what a pack never changes (its count
+    and key), so whatever packs a reader saw, the earliest pack ever holding an event is never
+    among these: deleting them loses nothing, however many deleters run at once."""
+    seen: set[str] = set()
+    found = []
+    unique = {pack["sk"]["S"]: pack for pack in packs}  # a pack is never redundant to itself
+    for pack in sorted(unique.values(), key=lambda p: (-int(p["c"]["N"]), p["sk"]["S"])):
+        ids = {event["event_id"] for event in events_of(pack)}
+        if ids <= seen:
+            found.append(pack)
+        seen |= ids
+    return found
+
+
 def _encode(event: dict[str, Any]) -> str:
     record = {short: event[field] for field, short in _SHORT.items() if event.get(field)}
     record.setdefault("n", "pageview")

@@ -9,8 +9,15 @@ run any number of times; a bucket that changed while it ran stays dirty for the 
 
 Closed buckets are sealed once their end is ``grace`` seconds past. Open hour and day buckets
 are refreshed (uniques so far) at most every ``refresh[granularity]`` seconds.
+
+Sealing a minute also deletes the raw-event packs a redelivery made redundant (items.py): a
+pack whose every event sits in a pack earlier in one fixed order, more events first, then
+by sort key. Both are immutable, so however many rollups run at once, on however stale
+reads, the earliest pack ever holding an event is never deleted: no event is lost, and a
+whole batch delivered twice ends up stored once.
 """
 
+import functools
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -38,6 +45,7 @@ class RollupReport:
     refreshed: int = 0
     still_dirty: int = 0
     events_read: int = 0
+    packs_removed: int = 0  # packs whose every event another pack holds (redeliveries)
 
 
 class Rollup:
@@ -48,6 +56,7 @@ class Rollup:
         self.tables = tables
         self.grace = grace
         self.clock = clock
+        self._packs: dict[str, list[dict[str, Any]]] = {}  # the last recompute's packs by partition
 
     def run(self) -> RollupReport:
         report = RollupReport()
@@ -73,6 +82,8 @@ class Rollup:
             return
         totals, read = self.recompute(site, granularity, bucket_id)
         report.events_read += read
+        if closed and granularity == "m":
+            report.packs_removed += self._remove_redundant()
         self._write_sealed(pk, totals, now)
         if not closed:
             report.refreshed += 1
@@ -90,11 +101,10 @@ class Rollup:
         partitions = [f"{site}#{hour}#{shard:02d}" for hour in keys.hours_in(granularity, bucket_id)
                       for shard in range(keys.SHARDS)]  # fmt: skip
         pages = self.store.map(lambda partition: self._raw_events(partition, start, end), partitions)
+        self._packs = {page[0]["pk"]["S"]: page for page in pages if page}
         totals: dict[str, BucketTotals] = defaultdict(BucketTotals)
         seen: set[str] = set()
-        for event in (event for page in pages for event in page):
-            if event["event_id"] in seen:
-                continue
+        for event in items.unique_events(pack for page in pages for pack in page):
             seen.add(event["event_id"])
             for event_pk, sk, deltas in counters.contributions(event):
                 if event_pk == pk:
@@ -104,12 +114,25 @@ class Rollup:
         return totals, len(seen)
 
     def _raw_events(self, partition: str, start: str, end: str) -> list[dict[str, Any]]:
-        found = self.store.query(
-            self.tables.events,
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :start AND :end",
-            ExpressionAttributeValues={":pk": {"S": partition}, ":start": {"S": start}, ":end": {"S": end}},
+        """The packs of one partition in [start, end]."""
+        return list(
+            self.store.query(
+                self.tables.events,
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :start AND :end",
+                ExpressionAttributeValues={":pk": {"S": partition}, ":start": {"S": start}, ":end": {"S": end}},
+            )
         )
-        return [event for item in found for event in items.events_of(item)]
+
+    def _remove_redundant(self) -> int:
+        """Delete the packs of a closed minute (as its recompute just read them) whose every
+        event an earlier pack holds; returns how many."""
+        redundant = [pack for packs in self._packs.values() for pack in items.redundant(packs)]
+        for pack in redundant:
+            key = {"pk": pack["pk"], "sk": pack["sk"]}
+            self.store.with_retries(
+                functools.partial(self.store.call, "delete_item", TableName=self.tables.events, Key=key)
+            )
+        return len(redundant)
 
     def _write_sealed(self, pk: str, totals: dict[str, BucketTotals], now: float) -> None:
         existing = {item["sk"]["S"] for item in self.store.query(

@@ -19,6 +19,7 @@ from tally_contract import envelope
 from tally_contract.envelope import JobOptions
 from tests import iam_audit
 from tests.stack import Stack, deployed
+from tests.test_processor import tally_job
 
 # Grants the code never exercises because AWS uses them on the function's behalf: the Lambda
 # runtime writes the logs; the SQS event source mapping polls and deletes with the role of
@@ -59,6 +60,12 @@ def exercise_every_path(stack: Stack) -> None:
     assert stack.post([{"url": "https://shop.example.com/"}]).status == 202
     assert stack.get("/health").status == 200
     stack.process(stack.receive())
+    # A job delivered again beside another of its shard and minute ("a" and "c"): its event
+    # lands in a second, larger pack, and sealing the minute deletes the first (DeleteItem).
+    for bodies in ([tally_job("a")], [tally_job("a"), tally_job("c")]):
+        for body in bodies:
+            stack.client("sqs").send_message(QueueUrl=stack.outputs["EventsQueueUrl"], MessageBody=body)
+        stack.process(stack.receive())
     # A poison job, an event too large for DynamoDB even compressed (BatchWriteItem refuses the
     # batch, each pack is retried alone), and a job whose handler fails (the others are deleted).
     sqs = stack.client("sqs")
@@ -76,7 +83,8 @@ def exercise_every_path(stack: Stack) -> None:
     stack.post([{"url": "https://shop.example.com/b"}])
     stack.process(stack.receive())
     entry.rollup(Rollup(_store(), _tables(), clock=lambda: 4_000_000_000.0))
-    assert stack.rollup()["sealed"] > 0
+    report = stack.rollup()
+    assert report["sealed"] > 0 and report["packs_removed"] == 1
     exercise_the_dashboard(stack)
 
 

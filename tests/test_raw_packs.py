@@ -63,12 +63,27 @@ def test_a_redelivered_event_beside_new_ones_is_stored_again_but_counted_once(pr
     assert all(after[key] == pack for key, pack in before.items()), "no pack of the first batch overwritten"
     copies = [e["event_id"] for pack in after.values() for e in items.events_of(pack)]
     assert len(copies) == 100 and len(set(copies)) == 80
-    proc.rollup(at=NOW + 3 * 86400)
+    report = proc.rollup(at=NOW + 3 * 86400)
     sealed = proc.aggregate("shop#d#2026-11-23")
     unique = proc.stored()
     assert len(unique) == 80
     # The rollup counts each event once however many packs hold it (bots in their own total).
     assert (sealed["sev"], sealed["sbots"]) == (sum(not e["bot"] for e in unique), sum(e["bot"] for e in unique))
+    # No first-batch pack is inside a later one (each also holds events of the half that did
+    # not come back), so none is redundant: the 20 extra copies stay, counted once.
+    assert report.packs_removed == 0 and len(proc.raw_items()) == len(after)
+
+
+def test_a_batch_delivered_again_whole_ends_stored_once_after_the_rollup(proc: Processor) -> None:
+    first, later = realistic_jobs(40), realistic_jobs(40, seed=4)
+    assert all(r.ok for r in proc.pipeline.process(first))
+    assert all(r.ok for r in proc.pipeline.process(first + later))  # beside new events
+    assert len([e for pack in proc.raw_items() for e in items.events_of(pack)]) == 120
+    report = proc.rollup(at=NOW + 3 * 86400)
+    copies = [e["event_id"] for pack in proc.raw_items() for e in items.events_of(pack)]
+    assert report.packs_removed == keys.SHARDS, "each first-batch pack sits inside a larger one"
+    assert len(copies) == len(set(copies)) == 80
+    assert proc.aggregate("shop#d#2026-11-23")["sev"] + proc.aggregate("shop#d#2026-11-23")["sbots"] == 80
 
 
 def test_packs_split_by_minute_and_by_size() -> None:
@@ -99,3 +114,40 @@ def test_the_same_events_packed_again_make_the_same_item() -> None:
     key = lambda packed: sorted(packed, key=lambda pair: pair[0]["pk"]["S"])  # noqa: E731
     assert key(items.pack(events, NOW)) == key(items.pack(list(reversed(events)), NOW))
     assert items.pack(events, NOW) != items.pack(events[:4], NOW)
+
+
+ONE_SHARD = [i for i in (f"id{n}" for n in range(100)) if keys.shard(i) == 0][:4]
+
+
+def one_pack(*names: str) -> dict[str, Any]:
+    """One pack of events named a, b, c, d (ids of one shard, so they share a partition)."""
+    base = {"site": "shop", "url": "https://shop.example.com/", "event_time": f"{MINUTE}:01.000Z"}
+    ids = [ONE_SHARD["abcd".index(name)] for name in names]
+    ((item, _),) = items.pack([({**base, "event_id": i}, 30) for i in ids], NOW)
+    return item
+
+
+def test_only_packs_whose_every_event_an_earlier_pack_holds_are_redundant() -> None:
+    packed = one_pack
+    small, big, other, overlap = packed("a"), packed("a", "b"), packed("c"), packed("b", "c")
+    assert items.redundant([small, big, other]) == [small], "{a} inside the larger {a, b}"
+    # {c} is inside {b, c}, which comes earlier (more events); {b, c} itself is covered only by
+    # {a, b} and {c} together, and {c} comes later: it stays.
+    assert items.redundant([big, other, overlap]) == [other]
+    assert items.redundant([big, packed("a", "b")]) == [], "the same pack twice is one item"
+
+
+def test_concurrent_removers_on_any_views_never_lose_an_event() -> None:
+    """Every view a stale or partial read could give, removed in any order: an event always
+    keeps a pack, because the earliest pack holding it (in the fixed order) is never removed."""
+    import itertools
+
+    groups = [("a",), ("a", "b"), ("b", "c"), ("a", "b", "c"), ("c",), ("c", "d")]
+    packs = [one_pack(*names) for names in groups]
+    removed: set[str] = set()
+    for size in range(1, len(packs) + 1):
+        for view in itertools.combinations(packs, size):
+            removed |= {p["sk"]["S"] for p in items.redundant(view)}
+    left = [p for p in packs if p["sk"]["S"] not in removed]
+    assert {e["event_id"] for p in left for e in items.events_of(p)} == set(ONE_SHARD)
+    assert len(left) < len(packs), "and the views did remove some"

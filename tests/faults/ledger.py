@@ -7,9 +7,11 @@ events table and which are in a dead-letter queue, with their reason. They must 
 stored and dead, and nothing stored that was never accepted.
 
 Raw events are stored in packs (processor_lambda/items.py): a redelivered event can sit in two
-packs, and every reader keeps one copy per event id. So the books count an event stored once
-however many packs hold it, report the extra copies (``extra_copies``), and each scenario
-checks the rollup's sealed total equals ``stored_unique``: the copies are never counted twice.
+packs, and every reader keeps one copy per event id; the rollup removes the packs a redelivery
+made wholly redundant. So the books, read after the rollup, count an event stored once however
+many packs hold it, report the extra copies left (``extra_copies``; before the rollup in the
+notes), and each scenario checks the sealed total equals ``stored_unique``: copies are never
+counted twice.
 """
 
 import json

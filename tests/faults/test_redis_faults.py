@@ -67,10 +67,12 @@ def settled(local: LocalPipeline, ledger: Ledger, redis: Any) -> Callable[[], bo
 def account(local: LocalPipeline, ledger: Ledger, redis: Any) -> None:
     dynamodb = local.clients["dynamodb"]
     tables = Tables(os.environ["TALLY_EVENTS_TABLE"], os.environ["TALLY_AGGREGATES_TABLE"])
-    stored = sinks.stored_ids(dynamodb, tables.events)
-    ledger.store(stored)
-    ledger.dead.update(sinks.redis_dead_letters(redis))
+    before = sinks.stored_ids(dynamodb, tables.events)
     Rollup(DynamoStore(dynamodb), tables, clock=lambda: time.time() + 3 * 86400).run()
+    stored = sinks.stored_ids(dynamodb, tables.events)  # after the rollup removed redundant packs
+    ledger.store(stored)
+    ledger.notes["extra_copies_before_rollup"] = len(before) - len(set(before))
+    ledger.dead.update(sinks.redis_dead_letters(redis))
     ledger.notes["sealed_total"] = sinks.sealed_total(dynamodb, tables.aggregates)
     ledger.check()
     assert ledger.notes["sealed_total"] == len(set(stored)), "the rollup counts each stored event once"

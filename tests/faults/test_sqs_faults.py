@@ -39,11 +39,13 @@ def settle(local: LocalPipeline, ledger: Ledger, handler: SqsBatchHandler) -> No
     sqs, dynamodb = local.clients["sqs"], local.clients["dynamodb"]
     ledger.notes["partial_invocations"] = drain(sqs, local.queue_url, handler)
     tables = Tables(os.environ["TALLY_EVENTS_TABLE"], os.environ["TALLY_AGGREGATES_TABLE"])
-    stored = sinks.stored_ids(dynamodb, tables.events)
+    before = sinks.stored_ids(dynamodb, tables.events)
+    Rollup(DynamoStore(dynamodb), tables, clock=lambda: time.time() + 3 * 86400).run()
+    stored = sinks.stored_ids(dynamodb, tables.events)  # after the rollup removed redundant packs
     ledger.store(stored)
+    ledger.notes["extra_copies_before_rollup"] = len(before) - len(set(before))
     dlq = sqs.get_queue_url(QueueName=os.environ["TALLY_DLQ"])["QueueUrl"]
     ledger.dead.update(sinks.sqs_dead_letters(sqs, dlq))
-    Rollup(DynamoStore(dynamodb), tables, clock=lambda: time.time() + 3 * 86400).run()
     sealed = sinks.sealed_total(dynamodb, tables.aggregates)
     ledger.notes["sealed_total"] = ledger.notes.get("sealed_total", 0) + sealed
     ledger.check()
