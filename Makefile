@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or make PY=python3)"; exit 1; }
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@# Pinned: chalice 1.34 (which packages with pip) requires pip<26.3.
+	$(BIN)/pip install --quiet pip==26.2.1
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@# Built by the setuptools pinned in requirements-dev.txt (3.12+ venvs have none of their own).
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
