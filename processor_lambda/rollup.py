@@ -83,7 +83,7 @@ class Rollup:
         totals, read = self.recompute(site, granularity, bucket_id)
         report.events_read += read
         if closed and granularity == "m":
-            report.packs_removed += self._remove_redundant()
+            report.packs_removed += self._remove_redundant(read)
         self._write_sealed(pk, totals, now)
         if not closed:
             report.refreshed += 1
@@ -123,9 +123,11 @@ class Rollup:
             )
         )
 
-    def _remove_redundant(self) -> int:
-        """Delete the packs of a closed minute (as its recompute just read them) whose every
-        event an earlier pack holds; returns how many."""
+    def _remove_redundant(self, unique: int) -> int:
+        """Delete the packs of a closed minute (as its recompute just read them, ``unique``
+        distinct events) whose every event an earlier pack holds; returns how many."""
+        if sum(int(pack["c"]["N"]) for packs in self._packs.values() for pack in packs) == unique:
+            return 0  # no event held twice: the usual case, decided without decompressing again
         redundant = [pack for packs in self._packs.values() for pack in items.redundant(packs)]
         for pack in redundant:
             key = {"pk": pack["pk"], "sk": pack["sk"]}
