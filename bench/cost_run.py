@@ -98,7 +98,8 @@ class CostRun:
         rollup = self._rollup()
         phases["rollup"] = time.perf_counter() - started
         requests, units = self.meter.take()
-        stored = self._stored() - 1  # the warm-up's event
+        stored_events = self._stored_events()
+        stored = len(stored_events) - 1  # the warm-up's event
         if stored != events:
             raise RuntimeError(f"{events} events accepted, {stored} stored")
         return {
@@ -107,7 +108,7 @@ class CostRun:
             "rollup_passes": {g: dict(c) for g, c in self.passes.items()},
             "invocations": dict(self.invocations), "handler_seconds": dict(self.wall),
             "gb_seconds": {f: self.wall[f] * self.memory[f] / 1024 for f in self.memory},
-            "memory_mb": self.memory, "event_span_s": self._event_span(), "bench_seconds": dict(phases),
+            "memory_mb": self.memory, "event_span_s": _event_span(stored_events), "bench_seconds": dict(phases),
             "units": units, "requests_by_op": requests,
         }  # fmt: skip
 
@@ -163,11 +164,9 @@ class CostRun:
         pages = dynamodb.get_paginator("scan").paginate(TableName=table)
         return list(items.unique_events(item for page in pages for item in page["Items"]))
 
-    def _stored(self) -> int:
-        return len(self._stored_events())
 
-    def _event_span(self) -> float:
-        times = sorted(str(event["event_time"]) for event in self._stored_events())
-        from tally_contract.timeutil import parse_time
+def _event_span(events: list[dict[str, Any]]) -> float:
+    from tally_contract.timeutil import parse_time
 
-        return parse_time("t", times[-1]) - parse_time("t", times[0]) if times else 0.0
+    times = sorted(str(event["event_time"]) for event in events)
+    return parse_time("t", times[-1]) - parse_time("t", times[0]) if times else 0.0

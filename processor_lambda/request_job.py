@@ -106,12 +106,15 @@ class RequestProcessor:
             ids_of.update({(item["pk"]["S"], item["sk"]["S"]): ids for item, ids in packs})
             # Raw writes of this slice run while the next slice is prepared.
             writes.extend(self.store.submit_items(self.tables.events, [item for item, _ in packs]))
-        rejected = [r for w in writes for r in w.result()]
-        refused = {i: r for r in rejected for i in ids_of[r.key]}
-        alone = [retained[i] for r in rejected if not r.retryable and len(ids_of[r.key]) > 1 for i in ids_of[r.key]]
+        refused: dict[str, Rejected] = {}
+        alone: list[tuple[dict[str, Any], int]] = []  # events of packs refused for what they hold
+        for rejected in (r for w in writes for r in w.result()):
+            ids = ids_of[rejected.key]
+            if rejected.retryable or len(ids) == 1:
+                refused.update(dict.fromkeys(ids, rejected))
+            else:
+                alone += [retained[i] for i in ids]
         if alone:
-            retried = {event["event_id"] for event, _ in alone}
-            refused = {i: r for i, r in refused.items() if i not in retried}
             refused.update(self._write_alone(alone, now))
         return prepared, refused
 

@@ -40,6 +40,16 @@ class BucketTotals:
 
 
 @dataclass
+class Recomputed:
+    """One bucket recomputed: totals per sort key, distinct events read, and the packs read
+    (per partition) that held them."""
+
+    totals: dict[str, BucketTotals]
+    events: int
+    packs: list[list[dict[str, Any]]]
+
+
+@dataclass
 class RollupReport:
     sealed: int = 0
     refreshed: int = 0
@@ -56,7 +66,6 @@ class Rollup:
         self.tables = tables
         self.grace = grace
         self.clock = clock
-        self._packs: dict[str, list[dict[str, Any]]] = {}  # the last recompute's packs by partition
 
     def run(self) -> RollupReport:
         report = RollupReport()
@@ -80,11 +89,11 @@ class Rollup:
         total = self._get(pk, keys.TOTAL)
         if not closed and not self._due(granularity, total, now):
             return
-        totals, read = self.recompute(site, granularity, bucket_id)
-        report.events_read += read
+        recomputed = self.recompute(site, granularity, bucket_id)
+        report.events_read += recomputed.events
         if closed and granularity == "m":
-            report.packs_removed += self._remove_redundant(read)
-        self._write_sealed(pk, totals, now)
+            report.packs_removed += self._remove_redundant(recomputed)
+        self._write_sealed(pk, recomputed.totals, now)
         if not closed:
             report.refreshed += 1
             return
@@ -94,26 +103,25 @@ class Rollup:
         except ConditionFailed:
             report.still_dirty += 1
 
-    def recompute(self, site: str, granularity: str, bucket_id: str) -> tuple[dict[str, BucketTotals], int]:
+    def recompute(self, site: str, granularity: str, bucket_id: str) -> Recomputed:
         """Exact totals of one bucket, per sort key, from the raw events."""
         pk = keys.aggregate_pk(site, granularity, bucket_id)
         start, end = keys.bucket_range(granularity, bucket_id)
         partitions = [f"{site}#{hour}#{shard:02d}" for hour in keys.hours_in(granularity, bucket_id)
                       for shard in range(keys.SHARDS)]  # fmt: skip
-        pages = self.store.map(lambda partition: self._raw_events(partition, start, end), partitions)
-        self._packs = {page[0]["pk"]["S"]: page for page in pages if page}
+        pages = self.store.map(lambda partition: self._packs_of(partition, start, end), partitions)
         totals: dict[str, BucketTotals] = defaultdict(BucketTotals)
-        seen: set[str] = set()
+        read = 0
         for event in items.unique_events(pack for page in pages for pack in page):
-            seen.add(event["event_id"])
+            read += 1
             for event_pk, sk, deltas in counters.contributions(event):
                 if event_pk == pk:
                     totals[sk].counts.update(deltas)
                     if not event.get("bot") and event.get("visitor_id"):
                         totals[sk].visitors.add(event["visitor_id"])
-        return totals, len(seen)
+        return Recomputed(totals, read, pages)
 
-    def _raw_events(self, partition: str, start: str, end: str) -> list[dict[str, Any]]:
+    def _packs_of(self, partition: str, start: str, end: str) -> list[dict[str, Any]]:
         """The packs of one partition in [start, end]."""
         return list(
             self.store.query(
@@ -123,12 +131,12 @@ class Rollup:
             )
         )
 
-    def _remove_redundant(self, unique: int) -> int:
-        """Delete the packs of a closed minute (as its recompute just read them, ``unique``
-        distinct events) whose every event an earlier pack holds; returns how many."""
-        if sum(int(pack["c"]["N"]) for packs in self._packs.values() for pack in packs) == unique:
+    def _remove_redundant(self, minute: Recomputed) -> int:
+        """Delete the packs of a closed minute (as its recompute read them) whose every event
+        an earlier pack holds; returns how many."""
+        if sum(int(pack["c"]["N"]) for packs in minute.packs for pack in packs) == minute.events:
             return 0  # no event held twice: the usual case, decided without decompressing again
-        redundant = [pack for packs in self._packs.values() for pack in items.redundant(packs)]
+        redundant = [pack for packs in minute.packs for pack in items.redundant(packs)]
         for pack in redundant:
             key = {"pk": pack["pk"], "sk": pack["sk"]}
             self.store.with_retries(

@@ -2,10 +2,26 @@
 sealed per-day totals the rollup writes from the raw events."""
 
 import json
+import time
 from typing import Any
 
 from tally_contract import envelope
 from tests import raw_store
+
+
+def roll_up_and_store(dynamodb: Any, tables: Any, ledger: Any) -> tuple[list[str], int]:
+    """Run the rollup with every bucket closed (the clock 3 days on), then book the events table
+    as it holds them after it (the copies before it in the notes). Returns the event ids stored
+    (once per pack holding them) and the sealed per-day total."""
+    from processor_lambda.dynamo import DynamoStore
+    from processor_lambda.rollup import Rollup
+
+    before = stored_ids(dynamodb, tables.events)
+    Rollup(DynamoStore(dynamodb), tables, clock=lambda: time.time() + 3 * 86400).run()
+    stored = stored_ids(dynamodb, tables.events)  # after the rollup removed redundant packs
+    ledger.store(stored)
+    ledger.notes["extra_copies_before_rollup"] = len(before) - len(set(before))
+    return stored, sealed_total(dynamodb, tables.aggregates)
 
 
 def stored_ids(dynamodb: Any, table: str) -> list[str]:

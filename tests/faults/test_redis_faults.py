@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 
-from processor_lambda.dynamo import DynamoStore
 from processor_lambda.request_job import Tables
-from processor_lambda.rollup import Rollup
 from tests.faults import sinks
 from tests.faults.client import ORIGIN, Client, new_events
 from tests.faults.ledger import Ledger, volume
@@ -67,13 +65,8 @@ def settled(local: LocalPipeline, ledger: Ledger, redis: Any) -> Callable[[], bo
 def account(local: LocalPipeline, ledger: Ledger, redis: Any) -> None:
     dynamodb = local.clients["dynamodb"]
     tables = Tables(os.environ["TALLY_EVENTS_TABLE"], os.environ["TALLY_AGGREGATES_TABLE"])
-    before = sinks.stored_ids(dynamodb, tables.events)
-    Rollup(DynamoStore(dynamodb), tables, clock=lambda: time.time() + 3 * 86400).run()
-    stored = sinks.stored_ids(dynamodb, tables.events)  # after the rollup removed redundant packs
-    ledger.store(stored)
-    ledger.notes["extra_copies_before_rollup"] = len(before) - len(set(before))
+    stored, ledger.notes["sealed_total"] = sinks.roll_up_and_store(dynamodb, tables, ledger)
     ledger.dead.update(sinks.redis_dead_letters(redis))
-    ledger.notes["sealed_total"] = sinks.sealed_total(dynamodb, tables.aggregates)
     ledger.check()
     assert ledger.notes["sealed_total"] == len(set(stored)), "the rollup counts each stored event once"
 

@@ -13,7 +13,6 @@ from processor_lambda.dynamo import DynamoStore
 from processor_lambda.pipeline import PROCESS_REQUEST_JOB, build_pipeline
 from processor_lambda.request_job import Tables
 from processor_lambda.results import JobFailed, RecordResult
-from processor_lambda.rollup import Rollup
 from processor_lambda.sqs_handler import SqsBatchHandler
 from tally_contract.envelope import Job
 from tests.faults import sinks
@@ -39,14 +38,9 @@ def settle(local: LocalPipeline, ledger: Ledger, handler: SqsBatchHandler) -> No
     sqs, dynamodb = local.clients["sqs"], local.clients["dynamodb"]
     ledger.notes["partial_invocations"] = drain(sqs, local.queue_url, handler)
     tables = Tables(os.environ["TALLY_EVENTS_TABLE"], os.environ["TALLY_AGGREGATES_TABLE"])
-    before = sinks.stored_ids(dynamodb, tables.events)
-    Rollup(DynamoStore(dynamodb), tables, clock=lambda: time.time() + 3 * 86400).run()
-    stored = sinks.stored_ids(dynamodb, tables.events)  # after the rollup removed redundant packs
-    ledger.store(stored)
-    ledger.notes["extra_copies_before_rollup"] = len(before) - len(set(before))
+    stored, sealed = sinks.roll_up_and_store(dynamodb, tables, ledger)
     dlq = sqs.get_queue_url(QueueName=os.environ["TALLY_DLQ"])["QueueUrl"]
     ledger.dead.update(sinks.sqs_dead_letters(sqs, dlq))
-    sealed = sinks.sealed_total(dynamodb, tables.aggregates)
     ledger.notes["sealed_total"] = ledger.notes.get("sealed_total", 0) + sealed
     ledger.check()
     assert sealed == len(set(stored)), "the rollup counts each stored event once"
