@@ -148,12 +148,12 @@ class LocalPipeline:
     def _start_redis_worker(self) -> None:
         import redis
 
-        from processor_lambda.pipeline import build_pipeline
-        from processor_lambda.worker import Worker
+        from redis_worker.processing import build_pipeline
+        from redis_worker.worker import MAX_BATCH, Worker
 
         client = redis.Redis.from_url(self.options.redis_url or "", socket_connect_timeout=5, socket_timeout=10)
         stop = threading.Event()
-        worker = Worker(client, build_pipeline(), batch_size=min(self.options.batch_size, 1000), stop_event=stop)
+        worker = Worker(client, build_pipeline(), batch_size=min(self.options.batch_size, MAX_BATCH), stop_event=stop)
         self._spawn("redis-worker", worker.run, stop)
 
     def _start_rollup(self) -> None:

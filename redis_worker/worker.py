@@ -1,13 +1,10 @@
 """The Redis worker: runs the processing pipeline over Sidekiq's queues, Sidekiq-compatibly.
 
-    python -m processor_lambda.worker --redis-url redis://host:6379/0 [--queue default]...
-        [--batch-size 100] [--concurrency 1] [--shutdown-timeout 25]
-
 Each of ``concurrency`` threads loops: reliably fetch up to ``batch_size`` jobs into this
-worker's processing lists (``redis_fetch``), ``pipeline.process`` them, then settle every job in
+worker's processing lists (``fetch``), ``pipeline.process`` them, then settle every job in
 one script call per queue: acknowledge it, put it in Sidekiq's ``retry`` set, or in ``dead``
-(``sidekiq_retry``). Background threads keep the worker's heartbeat and Sidekiq's process entry
-(``sidekiq_process``) fresh, move due retries and scheduled jobs back to their queues (Sidekiq's
+(``failures``). Background threads keep the worker's heartbeat and Sidekiq's process entry
+(``process``) fresh, move due retries and scheduled jobs back to their queues (Sidekiq's
 poller), and give back the jobs of workers whose heartbeat expired (at-least-once: the pipeline
 is idempotent). SIGTERM/SIGINT (or Stop in Sidekiq's Web UI) stops fetching, lets the batches
 in hand finish for up to ``shutdown_timeout`` seconds, requeues whatever is left, and exits 0.
@@ -16,27 +13,28 @@ With ``concurrency`` above 1 the pipeline is called from several threads at once
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import random
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from redis.exceptions import RedisError
-
+from tally_contract.errors import QueueUnavailable
+from tally_contract.sidekiq_redis import BEAT_PAUSE, DEFAULT_MAX_RETRIES
 from tally_contract.signals import StopSignals
 
-from . import sidekiq_retry
-from .redis_fetch import Fetched, Outcome, ReliableFetch
-from .sidekiq_process import BEAT_PAUSE, ProcessBeat, new_identity, sidekiq_tid
-from .worker_batch import BatchProcessor, run_batch
+from .batch import BatchProcessor, run_batch
+from .fetch import Fetched, Outcome, ReliableFetch
+from .process import ProcessBeat, new_identity, sidekiq_tid
 
 logger = logging.getLogger(__name__)
+# Counters cost one UpdateItem per distinct counter per batch, so small batches multiply
+# requests (docs/benchmarks.md); the default matches the SQS Lambda's stage batch
+# (TALLY_SQS_BATCH_SIZE), the limit Lambda's largest SQS batch.
+DEFAULT_BATCH = 1000
+MAX_BATCH = 10_000
 
 
 class Worker:
@@ -49,7 +47,7 @@ class Worker:
         pipeline: BatchProcessor,
         *,
         queues: Sequence[str] = ("default",),
-        batch_size: int = 100,
+        batch_size: int = DEFAULT_BATCH,
         concurrency: int = 1,
         identity: str | None = None,
         heartbeat_ttl: float = 30.0,
@@ -58,14 +56,14 @@ class Worker:
         recovery_interval: float = 60.0,
         block_timeout: float = 1.0,
         shutdown_timeout: float = 25.0,
-        max_retries: int = sidekiq_retry.DEFAULT_MAX_RETRIES,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         tag: str = "tally",
         labels: Sequence[str] = (),
         rng: random.Random | None = None,
         stop_event: threading.Event | None = None,
     ) -> None:
-        if not 1 <= batch_size <= 1000:
-            raise ValueError("batch_size must be 1..1000")
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise ValueError(f"batch_size must be 1..{MAX_BATCH}")
         if beat_interval * 2 > heartbeat_ttl:
             raise ValueError("beat_interval must be at most half of heartbeat_ttl")
         self.pipeline = pipeline
@@ -118,7 +116,7 @@ class Worker:
             try:
                 self.fetch.settle(outcomes)
                 return
-            except RedisError as exc:
+            except QueueUnavailable as exc:
                 logger.warning("could not settle %d jobs (%s); retrying", len(outcomes), exc)
             if self._exiting.wait(pause):
                 return  # the shutdown requeues whatever is still in the processing lists
@@ -131,7 +129,7 @@ class Worker:
             try:
                 self.work_once(self.block_timeout)
                 pause = 0.1
-            except RedisError as exc:
+            except QueueUnavailable as exc:
                 logger.warning("fetch failed (%s); retrying in %.1f s", exc, pause)
                 self.stopping.wait(pause)
                 pause = min(pause * 2, 5.0)
@@ -159,7 +157,7 @@ class Worker:
                 }
             quiet = self.quieted.is_set() or self.stopping.is_set()
             command = self.process_beat.beat(busy=busy, quiet=quiet, workers=workers)
-        except RedisError as exc:
+        except QueueUnavailable as exc:
             logger.warning("heartbeat failed: %s", exc)
             return
         if command == "TERM":
@@ -184,7 +182,7 @@ class Worker:
                 if now >= next_recovery:
                     next_recovery = now + self.recovery_interval
                     self._recover_orphans()
-            except RedisError as exc:
+            except QueueUnavailable as exc:
                 logger.warning("housekeeping failed: %s", exc)
 
     def _recover_orphans(self) -> None:
@@ -222,7 +220,7 @@ class Worker:
             requeued = self.fetch.recover(own=True)
             self.fetch.forget()
             self.process_beat.clear()
-        except RedisError as exc:
+        except QueueUnavailable as exc:
             logger.error("could not clean up on stop (%s); recovery by other workers will requeue", exc)
             requeued = -1
         if unfinished or requeued:
@@ -246,53 +244,3 @@ def run_worker(client: Any, pipeline: BatchProcessor, **options: Any) -> int:
     # Event.set() in a handler can deadlock on the lock run()'s wait holds).
     with StopSignals().installed() as worker.signals:
         return worker.run()
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    default_url = os.environ.get("TALLY_QUEUE_URL", "")
-    parser = argparse.ArgumentParser(
-        prog="python -m processor_lambda.worker", description="Run the Tally pipeline over Sidekiq's Redis queues."
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=default_url if default_url.startswith("redis") else None,
-        required=not default_url.startswith("redis"),
-    )
-    parser.add_argument("--queue", action="append", dest="queues", help="repeat for several, highest priority first")
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=1, help="batches processed at once (threads)")
-    parser.add_argument("--shutdown-timeout", type=float, default=25.0)
-    parser.add_argument("--heartbeat-ttl", type=float, default=30.0)
-    parser.add_argument("--poll-interval", type=float, default=5.0, help="retry/schedule poll, seconds on average")
-    parser.add_argument("--recovery-interval", type=float, default=60.0)
-    parser.add_argument("--max-retries", type=int, default=sidekiq_retry.DEFAULT_MAX_RETRIES)
-    parser.add_argument("--tag", default="tally")
-    return parser.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    import redis
-
-    from processor_lambda.pipeline import build_pipeline
-
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    client = redis.Redis.from_url(args.redis_url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30)
-    return run_worker(
-        client,
-        build_pipeline(),
-        queues=args.queues or ["default"],
-        batch_size=args.batch_size,
-        concurrency=args.concurrency,
-        shutdown_timeout=args.shutdown_timeout,
-        heartbeat_ttl=args.heartbeat_ttl,
-        beat_interval=min(BEAT_PAUSE, args.heartbeat_ttl / 6),
-        poll_interval=args.poll_interval,
-        recovery_interval=args.recovery_interval,
-        max_retries=args.max_retries,
-        tag=args.tag,
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

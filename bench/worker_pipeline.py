@@ -1,0 +1,118 @@
+"""The Redis worker's full pipeline against the SQS handler's, on the same jobs, in one run.
+
+Both run the production code (enrichment, raw-event packs, counters) into the fake DynamoDB
+that answers after 5 ms (bench/fake_dynamodb.py, on the other core with redis-server), in
+batches of the same size (bench.processor's 10,000 by default), pinned to the same core:
+- SQS handler: ``bench.processor.run_tally`` (a warm Lambda's SqsBatchHandler) on each batch;
+- Redis worker: ``bench/drivers/tally_worker.py full 1 <batch>``, draining the same bodies from
+  ``queue:default`` (bench/redis_drain.py: the middle 80% of the queue), warmed up first.
+Rounds alternate the two; the ratio is the median of each round's worker / handler.
+"""
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bench import processor
+from bench.fake_dynamodb import serve_in_child, stats
+from bench.redis_drain import ROOT, STAGED, drain, fill
+
+TARGET_RATIO = 0.8
+WARM = 200
+TABLES = {"TALLY_EVENTS_TABLE": "tally-bench-events", "TALLY_AGGREGATES_TABLE": "tally-bench-aggregates",
+          "TALLY_SITES_TABLE": "tally-bench-sites", "TALLY_DEFAULT_SITE": "bench"}  # fmt: skip
+
+
+@contextmanager
+def pinned(core: int) -> Iterator[None]:
+    """This thread (and the threads it starts meanwhile: the store's pool) on ``core`` only."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+@contextmanager
+def fake_dynamodb(cores: set[int]) -> Iterator[str]:
+    """The fake DynamoDB on ``cores``, and this process's AWS clients pointed at it meanwhile."""
+    from tally_contract import aws
+
+    url, server = serve_in_child(0.005, cores)
+    settings = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    aws.reset()  # clients cached by an earlier bench point at its endpoint
+    try:
+        yield url
+    finally:
+        server.terminate()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        aws.reset()
+
+
+def measure(client: Any, url: str, core: int, other: set[int], batch: int, batches: int, rounds: int) -> dict[str, Any]:
+    """``rounds`` of ``batches`` batches of ``batch`` jobs a side; the worker on Redis at ``url``."""
+    command = [sys.executable, str(ROOT / "bench/drivers/tally_worker.py"), url, "full", "1", str(batch)]
+    done = []
+    with fake_dynamodb(other) as dynamo_url:
+        env = {**os.environ, **TABLES, "PYTHONPATH": str(ROOT)}
+        with pinned(core):
+            processor.run_tally(processor.make_records(WARM, seed=99))  # warm, as a warm Lambda
+        for number in range(rounds):
+            records = [r for seed in range(batches) for r in processor.make_records(batch, seed=100 * number + seed)]
+            handler = _handler(records, batch, dynamo_url, core)
+            worker = _worker(client, command, env, records, dynamo_url, core)
+            done.append({"handler": handler, "worker": worker,
+                         "ratio": round(worker["jobs_per_s"] / handler["events_per_s"], 3)})  # fmt: skip
+    median = sorted(done, key=lambda r: r["ratio"])[len(done) // 2]
+    return {"batch": batch, "jobs": batch * batches, "rounds": done, "ratios": [r["ratio"] for r in done],
+            "ratio": median["ratio"], "handler": median["handler"], "worker": median["worker"],
+            "ratio_target": TARGET_RATIO, "ratio_ok": median["ratio"] >= TARGET_RATIO}  # fmt: skip
+
+
+def _handler(records: list[dict[str, Any]], batch: int, dynamo_url: str, core: int) -> dict[str, Any]:
+    stats(dynamo_url, reset=True)
+    with pinned(core):
+        wall = sum(processor.run_tally(records[i : i + batch])[0] for i in range(0, len(records), batch))
+    return {"events": len(records), "seconds": round(wall, 3), "events_per_s": round(len(records) / wall),
+            "requests_per_1000": _per_thousand(dynamo_url, len(records))}  # fmt: skip
+
+
+def _worker(client: Any, command: list[str], env: dict[str, str], records: list[dict[str, Any]], dynamo_url: str,
+            core: int) -> dict[str, Any]:  # fmt: skip
+    client.flushdb()
+    fill(client, [r["body"] for r in processor.make_records(WARM, seed=98)])
+    fill(client, [r["body"] for r in records], key=STAGED)
+    stats(dynamo_url, reset=True)
+    result = drain(client, command, env, len(records), core, warm=WARM)
+    # The warm-up batch's requests are in the count too: a few per thousand at most.
+    return {**result, "requests_per_1000": _per_thousand(dynamo_url, len(records))}
+
+
+def _per_thousand(dynamo_url: str, events: int) -> float:
+    return round(sum(stats(dynamo_url)["requests"].values()) * 1000 / events, 1)
+
+
+def report(result: dict[str, Any]) -> None:
+    handler, worker, batch = result["handler"], result["worker"], result["batch"]
+    verdict = "PASS" if result["ratio_ok"] else "MISS"
+    print(f"full pipeline, 5 ms DB: {result['jobs']:,} jobs a side a round in batches of {batch:,}, one core; "
+          f"median of {len(result['ratios'])} alternating rounds (ratios {result['ratios']})")  # fmt: skip
+    rows = [
+        ("SQS handler (bench.processor's), events/s", f"{handler['events_per_s']:,}", "baseline", ""),
+        ("Redis worker, same jobs and batches, jobs/s", f"{worker['jobs_per_s']:,}", "", ""),
+        ("ratio worker / SQS handler", f"{result['ratio']}x", f">= {TARGET_RATIO}x", verdict),
+        ("DynamoDB requests per 1,000 events, handler / worker",
+         f"{handler['requests_per_1000']} / {worker['requests_per_1000']}", "", ""),
+    ]  # fmt: skip
+    for name, value, target, ok in rows:
+        print(f"  {name:<58} {value:>16}  {target:<10} {ok}")
