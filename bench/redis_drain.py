@@ -10,7 +10,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,19 @@ def fill(client: Any, jobs: Sequence[str], key: str = QUEUE) -> None:
         pipe.execute()
 
 
-def drain(client: Any, command: list[str], env: dict[str, str], count: int, core: int, warm: int = 0) -> dict[str, Any]:
+def drain(
+    client: Any,
+    command: list[str],
+    env: dict[str, str],
+    count: int,
+    core: int,
+    warm: int = 0,
+    warmed: Callable[[], None] = lambda: None,
+) -> dict[str, Any]:
     """Start ``command`` pinned to ``core``, time the queue's middle 80%, stop it, check every
     job ran. ``warm``: the queue holds that many warm-up jobs and STAGED the ``count`` timed
     ones, which replace the queue once the warm-up ones are done (a warm process, as a warm
-    Lambda is)."""
+    Lambda is); ``warmed`` is called then."""
     log = tempfile.TemporaryFile()  # a file, not a pipe nobody reads: a full pipe would stall the worker
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log,
                                preexec_fn=lambda: os.sched_setaffinity(0, {core}))  # fmt: skip
@@ -53,6 +61,7 @@ def drain(client: Any, command: list[str], env: dict[str, str], count: int, core
             check()
             time.sleep(0.01)
         if warm:
+            warmed()
             client.rename(STAGED, QUEUE)  # wakes the worker's blocking fetch
         while len(marks) < 2:
             left = client.llen(QUEUE)

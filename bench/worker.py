@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10,000 jobs, one round, batches of 1,000 (CI)")
     args = parser.parse_args(argv)
     if args.quick:
-        result = measure(10_000, 1, 1000, 5)
+        result = measure(10_000, 1, 1000, 10)
     else:
         result = measure(args.jobs, args.rounds, args.full_batch, args.full_batches)
     report(result)

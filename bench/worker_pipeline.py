@@ -84,7 +84,7 @@ def _handler(records: list[dict[str, Any]], batch: int, dynamo_url: str, core: i
     with pinned(core):
         wall = sum(processor.run_tally(records[i : i + batch])[0] for i in range(0, len(records), batch))
     return {"events": len(records), "seconds": round(wall, 3), "events_per_s": round(len(records) / wall),
-            "requests_per_1000": _per_thousand(dynamo_url, len(records))}  # fmt: skip
+            **_requests(dynamo_url, len(records))}  # fmt: skip
 
 
 def _worker(client: Any, command: list[str], env: dict[str, str], records: list[dict[str, Any]], dynamo_url: str,
@@ -92,14 +92,13 @@ def _worker(client: Any, command: list[str], env: dict[str, str], records: list[
     client.flushdb()
     fill(client, [r["body"] for r in processor.make_records(WARM, seed=98)])
     fill(client, [r["body"] for r in records], key=STAGED)
-    stats(dynamo_url, reset=True)
-    result = drain(client, command, env, len(records), core, warm=WARM)
-    # The warm-up batch's requests are in the count too: a few per thousand at most.
-    return {**result, "requests_per_1000": _per_thousand(dynamo_url, len(records))}
+    result = drain(client, command, env, len(records), core, warm=WARM, warmed=lambda: stats(dynamo_url, reset=True))
+    return {**result, **_requests(dynamo_url, len(records))}
 
 
-def _per_thousand(dynamo_url: str, events: int) -> float:
-    return round(sum(stats(dynamo_url)["requests"].values()) * 1000 / events, 1)
+def _requests(dynamo_url: str, events: int) -> dict[str, Any]:
+    requests: dict[str, int] = stats(dynamo_url)["requests"]
+    return {"requests": requests, "requests_per_1000": round(sum(requests.values()) * 1000 / events, 1)}
 
 
 def report(result: dict[str, Any]) -> None:
