@@ -32,6 +32,7 @@ def worker(
 
     from redis_worker.processing import build_pipeline
     from redis_worker.worker import run_worker
+    from tally_contract.errors import QueueUnavailable
 
     if not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise click.BadParameter("must start with redis://, rediss:// or unix://", param_hint="--redis-url")
@@ -48,12 +49,15 @@ def worker(
         client.ping()
     except redis.RedisError as exc:
         raise click.ClickException(f"cannot reach {redacted(redis_url)}: {exc}") from None
-    code = run_worker(
-        client,
-        build_pipeline(settings=settings),
-        queues=list(queue),
-        batch_size=batch_size,
-        concurrency=concurrency,
-        shutdown_timeout=shutdown_timeout,
-    )
+    try:
+        code = run_worker(
+            client,
+            build_pipeline(settings=settings),
+            queues=list(queue),
+            batch_size=batch_size,
+            concurrency=concurrency,
+            shutdown_timeout=shutdown_timeout,
+        )
+    except QueueUnavailable as exc:  # Redis went away between the ping and the start
+        raise click.ClickException(str(exc)) from None
     raise SystemExit(code)
