@@ -39,7 +39,7 @@ def drain(
     count: int,
     core: int,
     warm: int = 0,
-    warmed: Callable[[], None] = lambda: None,
+    warmed: Callable[[], object] = lambda: None,
 ) -> dict[str, Any]:
     """Start ``command`` pinned to ``core``, time the queue's middle 80%, stop it, check every
     job ran. ``warm``: the queue holds that many warm-up jobs and STAGED the ``count`` timed

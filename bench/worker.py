@@ -23,7 +23,7 @@ import redis
 
 from bench import worker_pipeline
 from bench.redis_drain import ROOT, drain, fill
-from tests.servers import redis_server
+from tests.support.servers import redis_server
 
 TARGET_RATIO = 3.0
 AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"

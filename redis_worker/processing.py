@@ -14,13 +14,13 @@ from processor_lambda.registry import Registry
 def build_pipeline(registry: Registry | None = None, settings: Mapping[str, str] = os.environ) -> Pipeline:
     """``settings``: ``TALLY_EVENTS_TABLE``, ``TALLY_AGGREGATES_TABLE``, ``TALLY_SITES_TABLE``
     and optionally ``TALLY_DEFAULT_SITE``. ``registry`` may hold the user's own jobs."""
-    from processor_lambda.dynamo import DynamoStore
-    from processor_lambda.request_job import RequestProcessor, SiteSettings, Tables
+    from processor_lambda.request_job import RequestProcessor, SiteSettings
     from tally_contract.sites_dynamodb import DynamoSites
+    from tally_store.dynamodb import DynamoDBStore
 
     registry = registry or Registry()
-    tables = Tables(events=settings["TALLY_EVENTS_TABLE"], aggregates=settings["TALLY_AGGREGATES_TABLE"])
-    sites = SiteSettings(DynamoSites(settings["TALLY_SITES_TABLE"], client=None).by_id)
-    processor = RequestProcessor(DynamoStore(), tables, sites, default_site=settings.get("TALLY_DEFAULT_SITE") or None)
+    store = DynamoDBStore(settings["TALLY_EVENTS_TABLE"], settings["TALLY_AGGREGATES_TABLE"])
+    sites = SiteSettings(DynamoSites(settings["TALLY_SITES_TABLE"]).by_id)
+    processor = RequestProcessor(store, sites, default_site=settings.get("TALLY_DEFAULT_SITE") or None)
     registry.register_batch(PROCESS_REQUEST_JOB, processor)
     return Pipeline(registry)

@@ -30,7 +30,7 @@ HUMAN_AGENTS = [
     ("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", 8),
 ]  # fmt: skip
 # What the processor's bot detection (processor_lambda/useragent.py) flags: counted only in a
-# bucket's bot total. tests/test_traffic.py checks both lists against it.
+# bucket's bot total. tests/unit/test_traffic.py checks both lists against it.
 BOT_AGENTS = [
     ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 5),
     ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", 3),

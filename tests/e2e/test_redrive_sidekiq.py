@@ -18,7 +18,7 @@ from processor_lambda.results import JobFailed
 from redis_worker.worker import Worker
 from tally_ops.dlq_redis import RedisDeadLetters
 from tally_ops.redis_side import RedisSide
-from tests.sidekiq_ruby import require_sidekiq, ruby
+from tests.support.sidekiq_ruby import require_sidekiq, ruby
 
 pytestmark = pytest.mark.slow
 PUSH = 'puts Sidekiq::Client.push("class" => "HardWorker", "args" => [7], "retry" => 0, "retry_queue" => "low")'

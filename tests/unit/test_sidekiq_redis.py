@@ -8,14 +8,15 @@ from pathlib import Path
 from tally_contract import sidekiq_redis as sk
 
 ROOT = Path(__file__).resolve().parents[2]
-CAPTURES = ROOT / "tests" / "vectors" / "sidekiq-6.4.1"
+CAPTURES = ROOT / "tests" / "support" / "vectors" / "sidekiq-6.4.1"
 # Key shapes only this module may spell; Lua only it may hold.
 KEY_PREFIXES = ("queue:", "stat:", "tally:drain", "tally:worker", "tally:processing")
 SKIPPED = {"tests", "vendor", "build", "test-artifacts"}
 
 
-def _strings(tree: ast.AST) -> list[ast.Constant]:
-    """Every string constant of a module but its docstrings (which may describe keys)."""
+def _strings(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, value) of every string constant of a module but its docstrings (which may
+    describe keys)."""
     docs = {
         id(node.body[0].value)
         for node in ast.walk(tree)
@@ -24,7 +25,8 @@ def _strings(tree: ast.AST) -> list[ast.Constant]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docs]
+    return [(n.lineno, n.value) for n in found if isinstance(n.value, str)]
 
 
 def test_no_other_module_spells_the_layout_or_holds_lua() -> None:
@@ -34,9 +36,9 @@ def test_no_other_module_spells_the_layout_or_holds_lua() -> None:
         relative = path.relative_to(ROOT)
         if path.name == "sidekiq_redis.py":
             continue
-        for node in _strings(ast.parse(path.read_text(encoding="utf-8"))):
-            if node.value.startswith(KEY_PREFIXES) or "redis.call(" in node.value.lower():
-                found.append(f"{relative}:{node.lineno}: {node.value[:40]!r}")
+        for line, value in _strings(ast.parse(path.read_text(encoding="utf-8"))):
+            if value.startswith(KEY_PREFIXES) or "redis.call(" in value.lower():
+                found.append(f"{relative}:{line}: {value[:40]!r}")
     assert found == []
 
 
