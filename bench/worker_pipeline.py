@@ -59,9 +59,12 @@ def fake_dynamodb(cores: set[int]) -> Iterator[str]:
         aws.reset()
 
 
-def measure(client: Any, url: str, core: int, other: set[int], batch: int, batches: int, rounds: int) -> dict[str, Any]:
-    """``rounds`` of ``batches`` batches of ``batch`` jobs a side; the worker on Redis at ``url``."""
-    command = [sys.executable, str(ROOT / "bench/drivers/tally_worker.py"), url, "full", "1", str(batch)]
+def measure(
+    client: Any, url: str, core: int, other: set[int], batch: int, batches: int, rounds: int, threads: int = 1
+) -> dict[str, Any]:
+    """``rounds`` of ``batches`` batches of ``batch`` jobs a side; the worker on Redis at ``url``
+    with ``threads`` (its ``--concurrency``)."""
+    command = [sys.executable, str(ROOT / "bench/drivers/tally_worker.py"), url, "full", str(threads), str(batch)]
     done = []
     with fake_dynamodb(other) as dynamo_url:
         env = {**os.environ, **TABLES, "PYTHONPATH": str(ROOT)}

@@ -19,8 +19,9 @@ Sidekiq's keys (``lib/sidekiq/{client,fetch,api,launcher,job_retry}.rb``):
 
 Tally's keys:
 
-- ``queue:<name>:processing:<identity>``: jobs a worker holds (reliable fetch), oldest at the
-  tail; ``tally:worker:<identity>``: the worker's liveness (a string with a TTL);
+- ``queue:<name>:processing:<identity>``: jobs a worker's fetcher thread holds (reliable
+  fetch), oldest at the tail: ``<identity>`` for its first thread, ``<identity>/<n>`` for the
+  others; ``tally:worker:<identity>``: its liveness (a string with a TTL);
   ``tally:processing``: SET of ``<identity>|<queue>``, every processing list that may hold jobs.
 - ``tally:drain:queue:<name>``, ``tally:drain:<retry|schedule>:<name>``: jobs a drain to SQS
   took and has not yet confirmed sent.
@@ -64,6 +65,12 @@ def workers_key(identity: str) -> str:
 
 def signals_key(identity: str) -> str:
     return f"{identity}-signals"
+
+
+def fetcher_identity(identity: str, slot: int) -> str:
+    """Whose processing lists fetcher thread ``slot`` of worker ``identity`` fills: each thread
+    has its own (and its own liveness key), so a batch is the only one in its list."""
+    return identity if slot == 0 else f"{identity}/{slot}"
 
 
 def processing_key(name: str, identity: str) -> str:
