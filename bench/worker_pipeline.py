@@ -4,9 +4,11 @@ Both run the production code (enrichment, raw-event packs, counters) into the fa
 that answers after 5 ms (bench/fake_dynamodb.py, on the other core with redis-server), in
 batches of the same size (bench.processor's 10,000 by default), pinned to the same core:
 - SQS handler: ``bench.processor.run_tally`` (a warm Lambda's SqsBatchHandler) on each batch;
-- Redis worker: ``bench/drivers/tally_worker.py full 1 <batch>``, draining the same bodies from
-  ``queue:default`` (bench/redis_drain.py: the middle 80% of the queue), warmed up first.
-Rounds alternate the two; the ratio is the median of each round's worker / handler.
+- Redis worker: ``bench/drivers/tally_worker.py full <threads> <batch>``, draining the same
+  bodies from ``queue:default`` (bench/redis_drain.py: the middle 80% of the queue), warmed up
+  first, with one fetcher thread and with two (THREADS).
+Each round runs every side once, alternating who goes first; a ratio is the median of the
+rounds' worker / handler.
 """
 
 import os
@@ -20,6 +22,7 @@ from bench.fake_dynamodb import serve_in_child, stats
 from bench.redis_drain import ROOT, STAGED, drain, fill
 
 TARGET_RATIO = 0.8
+THREADS = (1, 2)  # the worker's --concurrency: the last is the headline figure
 WARM = 200
 TABLES = {"TALLY_EVENTS_TABLE": "tally-bench-events", "TALLY_AGGREGATES_TABLE": "tally-bench-aggregates",
           "TALLY_SITES_TABLE": "tally-bench-sites", "TALLY_DEFAULT_SITE": "bench"}  # fmt: skip
@@ -59,27 +62,50 @@ def fake_dynamodb(cores: set[int]) -> Iterator[str]:
         aws.reset()
 
 
-def measure(
-    client: Any, url: str, core: int, other: set[int], batch: int, batches: int, rounds: int, threads: int = 1
-) -> dict[str, Any]:
-    """``rounds`` of ``batches`` batches of ``batch`` jobs a side; the worker on Redis at ``url``
-    with ``threads`` (its ``--concurrency``)."""
-    command = [sys.executable, str(ROOT / "bench/drivers/tally_worker.py"), url, "full", str(threads), str(batch)]
-    done = []
+def measure(client: Any, url: str, core: int, other: set[int], batch: int, batches: int, rounds: int) -> dict[str, Any]:
+    """``rounds`` of ``batches`` batches of ``batch`` jobs a side; the worker on Redis at ``url``,
+    once per entry of THREADS (its ``--concurrency``). Rounds alternate who goes first."""
+    done: list[dict[str, Any]] = []
     with fake_dynamodb(other) as dynamo_url:
         env = {**os.environ, **TABLES, "PYTHONPATH": str(ROOT)}
         with pinned(core):
             processor.run_tally(processor.make_records(WARM, seed=99))  # warm, as a warm Lambda
         for number in range(rounds):
             records = [r for seed in range(batches) for r in processor.make_records(batch, seed=100 * number + seed)]
-            handler = _handler(records, batch, dynamo_url, core)
-            worker = _worker(client, command, env, records, dynamo_url, core)
-            done.append({"handler": handler, "worker": worker,
-                         "ratio": round(worker["jobs_per_s"] / handler["events_per_s"], 3)})  # fmt: skip
-    median = sorted(done, key=lambda r: r["ratio"])[len(done) // 2]
-    return {"batch": batch, "jobs": batch * batches, "rounds": done, "ratios": [r["ratio"] for r in done],
-            "ratio": median["ratio"], "handler": median["handler"], "worker": median["worker"],
-            "ratio_target": TARGET_RATIO, "ratio_ok": median["ratio"] >= TARGET_RATIO}  # fmt: skip
+            sides: list[int | None] = [None, *THREADS]  # None: the SQS handler
+            runs = {side: _side(side, client, url, env, records, batch, dynamo_url, core)
+                    for side in (sides if number % 2 == 0 else sides[::-1])}  # fmt: skip
+            handler = runs.pop(None)
+            ratios = {t: round(runs[t]["jobs_per_s"] / handler["events_per_s"], 3) for t in THREADS}
+            done.append({"handler": handler, "workers": runs, "ratios": ratios})
+    medians = {f"threads_{t}": _median(done, t) for t in THREADS}
+    return {"batch": batch, "jobs": batch * batches, "rounds": done, **medians, **medians[f"threads_{THREADS[-1]}"]}
+
+
+def _side(
+    side: int | None, client: Any, url: str, env: dict[str, str], records: list[dict[str, Any]], batch: int,
+    dynamo_url: str, core: int,
+) -> dict[str, Any]:  # fmt: skip
+    if side is None:
+        return _handler(records, batch, dynamo_url, core)
+    command = [sys.executable, str(ROOT / "bench/drivers/tally_worker.py"), url, "full", str(side), str(batch)]
+    return _worker(client, command, env, records, dynamo_url, core)
+
+
+def _median(done: list[dict[str, Any]], threads: int) -> dict[str, Any]:
+    """The round with the median ratio for the worker with ``threads``."""
+    ratios = [r["ratios"][threads] for r in done]
+    median = sorted(done, key=lambda r: r["ratios"][threads])[len(done) // 2]
+    ratio = median["ratios"][threads]
+    return {
+        "threads": threads,
+        "ratios": ratios,
+        "ratio": ratio,
+        "handler": median["handler"],
+        "worker": median["workers"][threads],
+        "ratio_target": TARGET_RATIO,
+        "ratio_ok": ratio >= TARGET_RATIO,
+    }
 
 
 def _handler(records: list[dict[str, Any]], batch: int, dynamo_url: str, core: int) -> dict[str, Any]:
@@ -105,16 +131,18 @@ def _requests(dynamo_url: str, events: int) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> None:
-    handler, worker, batch = result["handler"], result["worker"], result["batch"]
-    verdict = "PASS" if result["ratio_ok"] else "MISS"
+    handler, batch = result["handler"], result["batch"]
     print(f"full pipeline, 5 ms DB: {result['jobs']:,} jobs a side a round in batches of {batch:,}, one core; "
-          f"median of {len(result['ratios'])} alternating rounds (ratios {result['ratios']})")  # fmt: skip
-    rows = [
-        ("SQS handler (bench.processor's), events/s", f"{handler['events_per_s']:,}", "baseline", ""),
-        ("Redis worker, same jobs and batches, jobs/s", f"{worker['jobs_per_s']:,}", "", ""),
-        ("ratio worker / SQS handler", f"{result['ratio']}x", f">= {TARGET_RATIO}x", verdict),
-        ("DynamoDB requests per 1,000 events, handler / worker",
-         f"{handler['requests_per_1000']} / {worker['requests_per_1000']}", "", ""),
-    ]  # fmt: skip
+          f"median of {len(result['rounds'])} rounds, alternating who goes first")  # fmt: skip
+    rows = [("SQS handler (bench.processor's), events/s", f"{handler['events_per_s']:,}", "baseline", "")]
+    for threads in THREADS:
+        run = result[f"threads_{threads}"]
+        rows += [
+            (f"Redis worker, --concurrency {threads}, jobs/s", f"{run['worker']['jobs_per_s']:,}", "", ""),
+            (f"  ratio to the SQS handler (rounds {run['ratios']})", f"{run['ratio']}x", f">= {TARGET_RATIO}x",
+             "PASS" if run["ratio_ok"] else "MISS"),
+        ]  # fmt: skip
+    rows.append(("DynamoDB requests per 1,000 events, handler / worker",
+                 f"{handler['requests_per_1000']} / {result['worker']['requests_per_1000']}", "", ""))  # fmt: skip
     for name, value, target, ok in rows:
         print(f"  {name:<58} {value:>16}  {target:<10} {ok}")
