@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tally_contract import aws
-from tally_contract.errors import ServiceError
+from tally_contract.errors import ServiceError, TallyError
 
 from .pipeline import Pipeline
 from .results import RecordResult
@@ -21,7 +21,7 @@ Record = dict[str, Any]
 logger = logging.getLogger(__name__)
 
 
-class PartialBatchFailure(Exception):
+class PartialBatchFailure(TallyError):
     """Raised so Lambda redelivers the unfinished messages; the finished ones are deleted."""
 
     def __init__(self, failed: Sequence[tuple[Record, RecordResult]]) -> None:

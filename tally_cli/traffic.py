@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from tally_contract.errors import TallyError
+
 SITE = "https://shop.example.com"
 PAGES = [("/", 30), ("/pricing", 15), ("/products", 12), ("/products/widget", 8), ("/blog", 6),
          ("/blog/launch", 5), ("/docs", 7), ("/docs/install", 4), ("/signup", 5), ("/about", 3)]  # fmt: skip
@@ -109,7 +111,7 @@ class Summary:
         return sum(self.rejected.values())
 
 
-class SendError(Exception):
+class SendError(TallyError):
     """The endpoint could not be reached at all."""
 
 

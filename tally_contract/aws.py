@@ -96,12 +96,14 @@ def call(client: Any, operation: str, *, error: type[ServiceError] = ServiceErro
     try:
         return getattr(client, operation)(**params)
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", "")) or "error"
+        details = exc.response.get("Error", {})
+        code = str(details.get("Code", "")) or "error"
         if code == CONDITION_FAILED:
             raise ConditionFailed(f"{operation}: {code}", code=code) from exc
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         retryable = code in THROTTLED or status >= 500
-        raise error(f"{_service(client)} {operation}: {code}", code=code, retryable=retryable) from exc
+        message = f"{_service(client)} {operation}: {code} {details.get('Message') or ''}".strip()
+        raise error(message, code=code, retryable=retryable) from exc
     except BotoCoreError as exc:  # no answer: a timeout, a dropped connection, no credentials
         code = type(exc).__name__
         raise error(
