@@ -7,31 +7,19 @@ marks it alive: another worker gives back the processing lists of a worker whose
 expired (``RECOVER``). The poller moves due retries and scheduled jobs back to their queues
 (``TO_QUEUE``). Keys and scripts: ``tally_contract/sidekiq_redis.py``.
 
-The only module of the worker that talks to Redis for jobs; redis-py's errors are translated
-here into ``QueueUnavailable``.
+The only module of the worker that talks to Redis for jobs; redis-py's errors leave it as
+``QueueUnavailable`` (``tally_contract/redis_errors.py``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from tally_contract import sidekiq_redis as sk
-from tally_contract.errors import QueueUnavailable
-
-
-@contextmanager
-def redis_errors(what: str) -> Iterator[None]:
-    """redis-py's errors, as the worker's: every one means "Redis is unavailable, try again"."""
-    try:
-        yield
-    except RedisError as exc:
-        raise QueueUnavailable(f"Redis {what}: {type(exc).__name__}: {exc}") from exc
+from tally_contract.redis_errors import translated
 
 
 def _text(value: str | bytes) -> str:
@@ -81,7 +69,7 @@ class ReliableFetch:
     # -- liveness -------------------------------------------------------------------------
     def beat(self) -> None:
         """Refresh this worker's heartbeat and re-register its processing lists."""
-        with redis_errors("heartbeat"):
+        with translated("heartbeat"):
             pipe = self.client.pipeline(transaction=False)
             pipe.set(sk.heartbeat_key(self.identity), str(time.time()), px=max(1, int(self.heartbeat_ttl * 1000)))
             pipe.sadd(sk.REGISTRY, *(sk.registry_member(self.identity, q) for q in self.queues))
@@ -89,14 +77,14 @@ class ReliableFetch:
 
     def forget(self) -> None:
         """Drop the heartbeat; used on a clean stop, after the processing lists are empty."""
-        with redis_errors("DEL heartbeat"):
+        with translated("DEL heartbeat"):
             self.client.delete(sk.heartbeat_key(self.identity))
 
     # -- fetch ----------------------------------------------------------------------------
     def fetch(self, limit: int, block: float = 0.0) -> list[Fetched]:
         """Take up to ``limit`` jobs, oldest first, from the queues in priority order. When all
         are empty, wait up to ``block`` seconds for one (BLMOVE on one queue per call, in turn)."""
-        with redis_errors("fetch"):
+        with translated("fetch"):
             jobs = self._fetch_now(limit)
             if jobs or block <= 0:
                 return jobs
@@ -127,7 +115,7 @@ class ReliableFetch:
         by_queue: dict[str, list[Outcome]] = {}
         for outcome in outcomes:
             by_queue.setdefault(outcome.job.queue, []).append(outcome)
-        with redis_errors("settle"):
+        with translated("settle"):
             pipe = self.client.pipeline(transaction=False)
             for name, group in by_queue.items():
                 keys = [
@@ -151,7 +139,7 @@ class ReliableFetch:
     def recover(self, *, own: bool = False) -> int:
         """Give back the jobs of every processing list whose worker's heartbeat has expired
         (``own=True``: this worker's lists, whatever its heartbeat). Returns the jobs requeued."""
-        with redis_errors("recover"):
+        with translated("recover"):
             members = self._orphans(own)
             requeued = 0
             for member in members:
@@ -178,7 +166,7 @@ class ReliableFetch:
     def enqueue_due(self, sets: Sequence[str] = (sk.RETRY, sk.SCHEDULE), *, limit: int = 100) -> int:
         """Move every job whose time has come from the retry and schedule sets to its queue."""
         moved = 0
-        with redis_errors("enqueue due"):
+        with translated("enqueue due"):
             for zset in sets:
                 while True:
                     now = time.time()

@@ -25,9 +25,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tally_contract import wire
+from tally_contract.redis_errors import translated
 from tally_contract.sidekiq_redis import PROCESS_EXPIRY, PROCESSES, signals_key, workers_key
-
-from .fetch import redis_errors
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -92,7 +91,7 @@ class ProcessBeat:
         self.info = wire.dumps(info)
 
     def beat(self, *, busy: int, quiet: bool, workers: Mapping[str, Mapping[str, Any]] | None = None) -> str | None:
-        with redis_errors("process beat"):
+        with translated("process beat"):
             return self._beat(busy, quiet, workers)
 
     def _beat(self, busy: int, quiet: bool, workers: Mapping[str, Mapping[str, Any]] | None) -> str | None:
@@ -128,7 +127,7 @@ class ProcessBeat:
 
     def clear(self) -> None:
         """Leave ``processes`` on a clean stop (Sidekiq's ``clear_heartbeat``, plus the hash)."""
-        with redis_errors("clear process entry"):
+        with translated("clear process entry"):
             pipe = self.client.pipeline(transaction=False)
             pipe.srem(PROCESSES, self.identity)
             pipe.unlink(workers_key(self.identity), self.identity)

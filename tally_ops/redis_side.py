@@ -8,26 +8,17 @@ with their score. A crash leaves jobs in these keys, never nowhere; the next dra
 first. Dead-set redrive is TO_QUEUE, the same script as the worker's poller and the dashboard's.
 """
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import redis
-from redis.exceptions import RedisError
 
 from tally_contract import sidekiq_redis as sk
+from tally_contract.redis_errors import translated
 
 from .errors import OpsError
 
 T = TypeVar("T")
-
-
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except RedisError as exc:
-        raise OpsError(f"Redis {what}: {type(exc).__name__}: {exc}") from exc
 
 
 class RedisSide:
@@ -46,7 +37,7 @@ class RedisSide:
         return cls(client)
 
     def _run(self, what: str, call: Callable[[], T]) -> T:
-        with _translated(what):
+        with translated(what, OpsError):
             return call()
 
     def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
