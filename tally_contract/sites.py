@@ -26,9 +26,15 @@ class Site:
     ip_handling: str = "truncate"
     retention_days: int = 395
     rate_limit: int = 0  # events per second per ingest instance; 0 = no limit
+    # How far back a browser (write key only) may date an event; a server sender (secret key)
+    # may import history as old as the retention. Older late events would rewrite sealed days.
+    max_event_age_hours: int = 48
 
     def allows_origin(self, origin: str) -> bool:
         return any(_origin_matches(pattern, origin.lower()) for pattern in self.origins)
+
+    def max_event_age_seconds(self, server_sender: bool) -> float:
+        return float(self.retention_days * 86400 if server_sender else self.max_event_age_hours * 3600)
 
     def secret_matches(self, secret: str) -> bool:
         return hmac.compare_digest(hash_secret(secret), self.secret_hash)

@@ -61,6 +61,7 @@ def to_item(site: Site) -> dict[str, Any]:
         "ip_handling": {"S": site.ip_handling},
         "retention_days": {"N": str(site.retention_days)},
         "rate_limit": {"N": str(site.rate_limit)},
+        "max_event_age_hours": {"N": str(site.max_event_age_hours)},
         "origins": {"L": [{"S": origin} for origin in site.origins]},
     }
     return item
@@ -76,4 +77,5 @@ def from_item(item: dict[str, Any]) -> Site:
         ip_handling=item.get("ip_handling", {}).get("S", "truncate"),
         retention_days=int(item.get("retention_days", {}).get("N", "395")),
         rate_limit=int(item.get("rate_limit", {}).get("N", "0")),
+        max_event_age_hours=int(item.get("max_event_age_hours", {}).get("N", "48")),
     )
