@@ -15,7 +15,7 @@ from typing import Any
 from processor_lambda import keys
 from tally_contract import pools
 
-from . import raw_events
+from . import params, raw_events
 from .errors import BadParameter
 from .queries import Dynamo, Item
 
@@ -138,7 +138,9 @@ def _encode_cursor(sk: str) -> str:
 def _decode_cursor(cursor: str) -> str:
     try:
         sk = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        datetime.strptime(sk[:16], "%Y-%m-%dT%H:%M")  # the listing reads from this minute back
     except ValueError as exc:
         raise BadParameter("cursor", "is not a cursor this API returned") from exc
+    minute = params.parse_moment(sk[:16])  # the listing reads from this minute back
+    if minute is None or not params.EARLIEST <= minute <= params.LATEST:
+        raise BadParameter("cursor", "is not a cursor this API returned")
     return sk

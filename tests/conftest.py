@@ -20,6 +20,15 @@ for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_END
     os.environ.pop(_var, None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _atomic_dynamodb_writes() -> None:
+    """moto's DynamoDB, in process or served, applies each conditional write atomically, as
+    DynamoDB does (tally_cli/local/emulator.py, serialized_writes)."""
+    from tally_cli.local.emulator import serialized_writes
+
+    serialized_writes()
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     with start_redis() as url:
@@ -71,11 +80,13 @@ def iam_recorder() -> Iterator[Any]:
     from botocore.client import BaseClient
 
     from app import app
+    from dashboard_app.app import app as dashboard_app
     from tests import iam_audit
 
     recorder = iam_audit.Recorder()
     original = iam_audit.install(recorder)
-    app.register_middleware(iam_audit.attribute_middleware, "all")
+    app.register_middleware(iam_audit.attribute_middleware("api_handler"), "all")
+    dashboard_app.register_middleware(iam_audit.attribute_middleware("dashboard"), "all")
     yield recorder
     BaseClient._make_api_call = original
 
