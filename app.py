@@ -4,7 +4,7 @@ with their own function and role (docs/architecture.md)."""
 
 import os
 
-from chalice import Chalice, Rate
+from chalice.app import Chalice, Rate
 
 from ingest_lambda import handlers, observability, responses
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.mockaws import ORIGIN, BenchError, MockAws
-from tests.apigw import LambdaContext, decode_response, rest_event
+from tests.support.apigw import LambdaContext, decode_response, rest_event
 
 EVENT = {"url": ORIGIN + "/pricing", "referrer": "https://news.example.net/x", "properties": {"plan": "pro"}}
 HEADERS = {"Content-Type": "application/json", "Origin": ORIGIN, "Accept": "*/*", "User-Agent": "bench/1.0"}
@@ -139,7 +139,7 @@ def measure(aws: MockAws, sqs_iterations: int, memory_iterations: int) -> dict[s
     results: dict[str, dict[str, float]] = {}
     for size in (1, 20):
         sqs_between = functools.partial(_empty, aws, size)
-        runs = {
+        runs: dict[str, tuple[Callable[[int], tuple[float, float]], int]] = {
             "sqs": (tally(aws.env["TALLY_QUEUE_URL"], size, sqs_between), sqs_iterations),
             "bare_sqs": (functools.partial(measure_bare_sqs, aws, size), sqs_iterations),
             "memory": (tally("memory://", size, memory_check(size)), memory_iterations),

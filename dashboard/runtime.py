@@ -12,9 +12,9 @@ from tally_contract.clientip import Network, parse_networks
 from .auth import AdminRecord, Authenticator
 from .errors import Unavailable
 from .health import Pipeline
-from .queries import Dynamo, read_parameter
 from .sessions import AuthStore, LoginBackoff, Sessions
-from .stats import Stats, Tables
+from .ssm import read_parameter
+from .stats import Stats
 
 RECORD_TTL = 300.0  # a rotated password takes effect within five minutes on every instance
 
@@ -71,13 +71,12 @@ _runtime: Runtime | None = None
 def get() -> Runtime:
     global _runtime
     if _runtime is None:
-        tables = Tables(
-            events=os.environ.get("TALLY_EVENTS_TABLE", ""),
-            aggregates=os.environ.get("TALLY_AGGREGATES_TABLE", ""),
-            sites=os.environ.get("TALLY_SITES_TABLE", ""),
-        )
+        from tally_contract.sites_dynamodb import DynamoSites
+        from tally_store.dynamodb import DynamoDBStore
+
+        stats = Stats(DynamoDBStore.from_environment(), DynamoSites(os.environ.get("TALLY_SITES_TABLE", "")))
         _runtime = Runtime(
-            Stats(Dynamo(), tables),
+            stats,
             os.environ.get("TALLY_ADMIN_PARAMETER") or None,
             trusted_proxies=parse_networks(os.environ.get("TALLY_TRUSTED_PROXIES", "")),
         )

@@ -1,5 +1,6 @@
 """The auth table in DynamoDB (infra/template.yaml ``AuthTable``): every expression the
-session store needs, and botocore errors translated into Unavailable.
+session store needs; calls go through the AWS edge (``tally_contract.aws.call``), whose
+errors become Unavailable (503) and, for a failed condition, ConditionFailed.
 
 Items are ``pk = <kind>#<id>``, ``sk = <kind>``: ``session#<sha256 of the id>`` and
 ``login#<client>``; ``expires_at`` is the table's TTL attribute. Session reads are strongly
@@ -8,10 +9,8 @@ consistent, so a logout holds on every instance the moment it is answered.
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from tally_contract import aws
-from tally_contract.errors import TallyError
+from tally_contract.errors import ConditionFailed
 
 from .errors import Unavailable
 from .sessions import FORGET_SECONDS, Attempts, Session
@@ -59,7 +58,7 @@ class DynamoAuthStore:
                                            ":expires": {"N": _number(hold_until + FORGET_SECONDS)}},
                 ReturnValues="ALL_OLD",
             ).get("Attributes", {})  # fmt: skip
-        except _Refused:
+        except ConditionFailed:
             found = self._call("get_item", TableName=self.table, Key=_key(ATTEMPTS, client), ConsistentRead=True)
             return False, _attempts(found.get("Item", {}))
         return True, _attempts(old)
@@ -77,19 +76,7 @@ class DynamoAuthStore:
         self._call("delete_item", TableName=self.table, Key=_key(ATTEMPTS, client))
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.client, operation)(**kwargs)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "error")
-            if code == "ConditionalCheckFailedException":
-                raise _Refused from None
-            raise Unavailable(f"auth table {self.table}: {code}") from exc
-        except BotoCoreError as exc:
-            raise Unavailable(f"auth table {self.table}: {type(exc).__name__}") from exc
-
-
-class _Refused(TallyError):
-    """A conditional write's condition did not hold (internal to this adapter)."""
+        return aws.call(self.client, operation, error=Unavailable, **kwargs)
 
 
 def _key(kind: str, ident: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 function strangers send events to holds none of the dashboard's grants (docs/architecture.md).
 Wiring only: each route is one call into dashboard.routes."""
 
-from chalice import Chalice
+from chalice.app import Chalice
 
 from dashboard.routes import handle, http_defaults
 

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.local_up import start_up
-from tests.test_dashboard_browser import browser, loaded, read_api, sign_in, table_rows
-from tests.waiting import wait_for
+from tests.e2e.test_dashboard_browser import browser, loaded, read_api, sign_in, table_rows
+from tests.support.local_up import start_up
+from tests.support.waiting import wait_for
 
 __all__ = ["browser", "start_up"]  # fixtures
 pytestmark = pytest.mark.slow
@@ -45,7 +45,10 @@ def test_stored_markup_is_shown_as_text_and_never_runs(start_up: Any, browser: A
 
     sign_in(browser, api, state["admin_password"])
     query = {"site": state["site_id"], "limit": "50"}
-    stored = lambda: [e["name"] for e in read_api(browser, "stats/events", query).get("events", [])]  # noqa: E731
+
+    def stored() -> list[str]:
+        return [e["name"] for e in read_api(browser, "stats/events", query).get("events", [])]
+
     wait_for(lambda: set(PAYLOADS) <= set(stored()), what=lambda: f"the payloads to be stored, got {stored()}")
     browser.refresh()  # the page draws them from the read API, as an admin opening it would see them
     loaded(browser, None)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.local_up import start_up
+from tests.support.local_up import start_up
 
 __all__ = ["start_up"]
 pytestmark = pytest.mark.slow

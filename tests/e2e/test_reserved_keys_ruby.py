@@ -1,7 +1,7 @@
 """Issue 18, job injection, against real Ruby: a hostile corpus of events (ActiveJob's reserved
 keys at every depth of ``properties``, and near misses) is sent through Tally's ingest to Redis,
 plain and ActiveJob-wrapped; then Debian's ActiveJob 6.1 deserializes every queued job as a
-Rails consumer would (tests/ruby/deserialize.rb). It must find only plain values, equal to what
+Rails consumer would (tests/support/ruby/deserialize.rb). It must find only plain values, equal to what
 was sent, and Tally's own worker must read the same properties. Before, ModuleSerializer handed
 Ruby the class File, ActiveJob::Base.deserialize ran Tempfile.new, and Tally's worker replaced
 the properties with the string "Kernel"."""
@@ -17,12 +17,12 @@ from ingest_lambda.settings import Settings
 from tally_contract import envelope
 from tally_contract.envelope import JobOptions
 from tally_contract.queues.redis_queue import RedisQueue
-from tests.ingest_harness import make_ingest
-from tests.sidekiq_ruby import require_sidekiq, ruby
+from tests.support.ingest_harness import make_ingest
+from tests.support.sidekiq_ruby import require_sidekiq, ruby
 
 pytestmark = pytest.mark.slow
 URL = "https://shop.example.com/pricing"
-HOSTILE = [
+HOSTILE: list[dict[str, Any]] = [
     {"_aj_serialized": "ActiveJob::Serializers::ModuleSerializer", "value": "File"},
     {"_aj_serialized": "ActiveJob::Serializers::ModuleSerializer", "value": "Kernel"},
     {"_aj_serialized": "ActiveJob::Base", "job_class": "Tempfile"},
@@ -36,7 +36,7 @@ HOSTILE = [
     {"nested": {"_aj_serialized": "ActiveJob::Serializers::ModuleSerializer", "value": "File"}},
     {"list": [{"_aj_globalid": "gid://shop/User/1"}]},
 ]
-NEAR_MISSES = [
+NEAR_MISSES: list[dict[str, Any]] = [
     {"aj_serialized": "ActiveJob::Serializers::ModuleSerializer", "value": "File"},
     {"_AJ_GLOBALID": "gid://shop/User/1"},
     {"job_class": "Tempfile", "value": "File", "_aj": 1, "x_aj_serialized": "Kernel"},
@@ -64,7 +64,7 @@ def test_ruby_finds_only_plain_values_in_what_tally_queued(redis_url: str, redis
 
     queued = [envelope.decode(body) for body in reversed(redis_client.lrange("queue:default", 0, -1))]
     assert [job.arguments[0]["properties"] for job in queued] == NEAR_MISSES  # Tally's worker reads them as sent
-    reports = [json.loads(line) for line in ruby(redis_url, "activejob", "tests/ruby/deserialize.rb")]
+    reports = [json.loads(line) for line in ruby(redis_url, "activejob", "tests/support/ruby/deserialize.rb")]
     assert len(reports) == len(NEAR_MISSES)
     for report in reports:
         assert report["offenders"] == [], report

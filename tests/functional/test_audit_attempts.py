@@ -13,8 +13,8 @@ import pytest
 from dashboard import runtime
 from dashboard.auth import Authenticator, new_admin
 from tally_contract.sites import create
-from tests.dashboard_harness import Board, cookie_value, make_board
-from tests.ingest_harness import Ingest
+from tests.support.dashboard_harness import Board, cookie_value, make_board
+from tests.support.ingest_harness import Ingest
 
 EVIL = "https://evil.example"
 

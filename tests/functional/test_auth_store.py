@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.sessions import Attempts, AuthStore, MemoryAuthStore, Session
 from dashboard.sessions_dynamodb import DynamoAuthStore
-from tests.infra import create_table
+from tests.support.infra import create_table
 
 T0 = 1_795_440_000.25
 

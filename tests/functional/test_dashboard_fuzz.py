@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard import runtime
-from tests.dashboard_harness import Board, make_board
+from tests.support.dashboard_harness import Board, make_board
 
 ROUTES = [
     ("GET", "/dashboard"), ("GET", "/dashboard/login"), ("POST", "/dashboard/login"), ("POST", "/dashboard/logout"),

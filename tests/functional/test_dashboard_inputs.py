@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from dashboard import runtime
-from tests.dashboard_harness import Board, cookie_value, make_board
+from tests.support.dashboard_harness import Board, cookie_value, make_board
 
 NON_ASCII = ["é", "t.YWRtaW4.9999999999.x.sïg", "t.é.1.ü.ö", "\u2028", "😀" * 10, "t." + "é" * 5000]
 

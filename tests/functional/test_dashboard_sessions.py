@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from dashboard import runtime
-from tests.dashboard_harness import Board, cookie_value, make_board
+from tests.support.dashboard_harness import Board, cookie_value, make_board
 
 PROXY = "10.0.0.1"
 ADMIN, ATTACKER = "198.51.100.7", "198.51.100.66"
@@ -61,7 +61,7 @@ def test_a_session_ends_with_the_viewer_token_that_opened_it(board: Board) -> No
 
 
 def test_strangers_behind_the_admins_proxy_do_not_lock_the_admin_out(board: Board) -> None:
-    runtime.get().trusted_proxies = (ipaddress.ip_network("10.0.0.0/8"),)  # type: ignore[misc]
+    runtime.get().trusted_proxies = (ipaddress.ip_network("10.0.0.0/8"),)
     for _ in range(2):
         refused = login(board, {"password": "guess"}, PROXY, {"X-Forwarded-For": ATTACKER})
         assert refused.status in (401, 429)
@@ -69,7 +69,7 @@ def test_strangers_behind_the_admins_proxy_do_not_lock_the_admin_out(board: Boar
 
 
 def test_forged_forwarded_entries_do_not_bypass_the_backoff(board: Board) -> None:
-    runtime.get().trusted_proxies = (ipaddress.ip_network("10.0.0.0/8"),)  # type: ignore[misc]
+    runtime.get().trusted_proxies = (ipaddress.ip_network("10.0.0.0/8"),)
     assert login(board, {"password": "guess"}, PROXY, {"X-Forwarded-For": f"203.0.113.1, {ATTACKER}"}).status == 401
     for forged in ("203.0.113.2", "10.9.9.9", ADMIN, ", ".join(["203.0.113.3"] * 40)):
         again = login(board, {"password": "guess"}, PROXY, {"X-Forwarded-For": f"{forged}, {ATTACKER}"})

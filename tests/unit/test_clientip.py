@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ingest_lambda import runtime
 from ingest_lambda.settings import Settings
 from tally_contract.clientip import MAX_HOPS, client_ip, parse_networks
-from tests.ingest_harness import Ingest
+from tests.support.ingest_harness import Ingest
 
 TRUSTED = parse_networks("10.0.0.0/8, 2001:db8:ffff::/48")
 CLIENT = "198.51.100.23"

@@ -11,7 +11,7 @@ from tally_contract import event as event_model
 from tally_contract.sites import Site
 from tally_contract.sites_dynamodb import from_item, to_item
 from tally_contract.timeutil import format_iso
-from tests.ingest_harness import NOW, Ingest, make_ingest
+from tests.support.ingest_harness import NOW, Ingest, make_ingest
 
 DAY = 86400
 EVENT = {"url": "https://shop.example.com/pricing"}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.ingest_harness import ORIGIN, Ingest
+from tests.support.ingest_harness import ORIGIN, Ingest
 
 REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/events", {"body": b'{"url": "https://shop.example.com/"}', "query": "key"}),

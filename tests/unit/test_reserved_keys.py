@@ -10,7 +10,7 @@ from ingest_lambda import runtime
 from ingest_lambda.settings import Settings
 from tally_contract import fields
 from tally_contract.envelope import JobOptions
-from tests.ingest_harness import Ingest
+from tests.support.ingest_harness import Ingest
 
 EVENT = {"url": "https://shop.example.com/pricing", "name": "signup"}
 # What the audit sent (ModuleSerializer resolved "File"; ActiveJob::Base.deserialize ran
