@@ -52,15 +52,18 @@ def fit_time(passes: dict[str, dict[str, float]]) -> tuple[float, float]:
     return per_query, per_event
 
 
+SEALED_ONCE: dict[str, float | None] = {"m": None, "h": None, "d": None}
+
+
 def steady_state(
     measured: dict[str, Any], rate: float, memory_mb: int, refresh: dict[str, float | None] | None = None
 ) -> dict[str, float]:
     """Per day at ``rate`` events/s: RRU, WRU, GB-seconds and invocations of the rollup
-    (``refresh``: other refresh intervals than tally_aggregates.rollup.REFRESH, for a lever)."""
-    from tally_aggregates.rollup import REFRESH
+    (``refresh``: refresh intervals of open buckets, for a lever; by default none: the rollup
+    seals each bucket once, after it ends, tally_aggregates.rollup)."""
     from tally_store.buckets import STEP
 
-    refresh = refresh or REFRESH
+    refresh = refresh or SEALED_ONCE
     passes = per_pass(measured)
     per_query, per_event = fit_time(passes)
     total_events = sum(p["events_read"] for p in passes.values()) or 1.0

@@ -142,7 +142,8 @@ def check_zip(
     return {"zip_bytes": zip_path.stat().st_size, "unzipped_bytes": unzipped_bytes, "files": len(names)}
 
 
-INGEST_HANDLERS = {"APIHandler": "app.app", "ProcessEvents": "app.process_events", "Rollup": "app.rollup"}
+INGEST_HANDLERS = {"APIHandler": "app.app", "ProcessEvents": "app.process_events", "Rollup": "app.rollup",
+                   "RollupWorker": "app.rollup_worker"}  # fmt: skip
 
 
 def check_sam(sam_path: Path, expected_handlers: dict[str, str] = INGEST_HANDLERS) -> dict[str, Any]:
@@ -228,7 +229,7 @@ def check_request(report: dict[str, Any]) -> None:
     assert job["queue"] == "default" and job["jid"], job
     assert job["args"][0]["url"] == PAGE, job["args"]
     assert job["args"][0]["event_id"] == body["event_id"], (job["args"], body)
-    assert report["handlers"] == {"APIHandler": True, "ProcessEvents": True, "Rollup": True}, report["handlers"]
+    assert report["handlers"] == dict.fromkeys(INGEST_HANDLERS, True), report["handlers"]
 
 
 def test_chalice_package_serves_a_request_from_the_zip_alone(tmp_path: Path) -> None:

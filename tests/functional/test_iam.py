@@ -35,6 +35,7 @@ USED_BY_AWS = {
     "api_handler": LOGS,
     "rollup": LOGS,
     "dashboard": LOGS,
+    "rollup_worker": LOGS | {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
     "process_events": LOGS | {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
 }
 
@@ -143,8 +144,14 @@ def exercise_every_path(stack: Stack) -> None:
     stack.post([{"url": "https://shop.example.com/b"}])
     stack.process(stack.receive())
     entry.rollup(Rollup(DynamoDBStore.from_environment(), clock=lambda: 4_000_000_000.0))
-    report = stack.rollup()
-    assert report["sealed"] > 0 and report["packs_removed"] == 1
+    # The schedule sends the closed minutes to the rollup queue, the worker seals them; then
+    # their hours, then their days. A run while work still waits sends nothing.
+    assert stack.rollup()["sent"] > 0 and stack.rollup()["behind"]
+    minutes = stack.rollup_work()
+    assert minutes["sealed"] > 0 and minutes["packs_removed"] == 1
+    for _ in range(2):
+        assert stack.rollup()["sent"] > 0
+        assert stack.rollup_work()["summaries_read"] > 0
     exercise_the_dashboard(stack)
 
 

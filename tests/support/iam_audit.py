@@ -27,6 +27,7 @@ FUNCTIONS = {
     "api_handler": ("ingest", "api_handler"),
     "process_events": ("ingest", "process_events"),
     "rollup": ("ingest", "rollup"),
+    "rollup_worker": ("ingest", "rollup_worker"),
     "dashboard": ("dashboard", "api_handler"),
 }
 
@@ -180,7 +181,8 @@ def attribute_middleware(http_function: str) -> Any:
         if isinstance(event, Request):
             function = http_function
         elif isinstance(event, SQSEvent):
-            function = "process_events"
+            name = str(getattr(event.context, "function_name", ""))
+            function = "rollup_worker" if name.endswith("rollup_worker") else "process_events"
         elif isinstance(event, CloudWatchEvent):
             function = "rollup"
         else:
