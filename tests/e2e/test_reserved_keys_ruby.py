@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from ingest_lambda import runtime
-from ingest_lambda.ratelimit import RateLimiter
 from ingest_lambda.settings import Settings
 from tally_contract import envelope
 from tally_contract.envelope import JobOptions
@@ -46,10 +45,7 @@ NEAR_MISSES: list[dict[str, Any]] = [
 
 def send_corpus(redis_client: Any, activejob: bool) -> list[tuple[dict[str, Any], int]]:
     harness = make_ingest(queue=RedisQueue(redis_client))
-    clock = lambda: harness.now[0]  # noqa: E731
-    rt = runtime.configure(settings=Settings(job=JobOptions(activejob=activejob)), queue=harness.queue,
-                           sites=harness.sites, clock=clock)  # fmt: skip
-    rt.limiter = RateLimiter(clock=clock)
+    harness.activate(Settings(job=JobOptions(activejob=activejob)))
     try:
         return [(props, harness.post({"url": URL, "properties": props}).status) for props in HOSTILE + NEAR_MISSES]
     finally:

@@ -93,9 +93,8 @@ def test_ports_and_brackets_from_proxies_are_read() -> None:
 
 
 def test_the_ingest_stores_the_real_client_behind_a_trusted_proxy(ingest: Ingest) -> None:
-    rt = runtime.configure(settings=Settings(trusted_proxies=TRUSTED), queue=ingest.queue, sites=ingest.sites,
-                           clock=lambda: ingest.now[0])  # fmt: skip
-    assert rt.settings.trusted_proxies == TRUSTED
+    ingest.activate(Settings(trusted_proxies=TRUSTED))
+    assert runtime.get().settings.trusted_proxies == TRUSTED
     forged = header([f"203.0.113.{i}" for i in range(32)] + [CLIENT])
     response: Any = ingest.post(EVENT, headers={"X-Forwarded-For": forged}, source_ip="10.0.0.1")
     assert response.status == 202, response.body

@@ -34,9 +34,8 @@ NESTED = [
 
 @pytest.fixture(params=[False, True], ids=["plain", "activejob"])
 def activejob_ingest(ingest: Ingest, request: Any) -> Ingest:
-    rt = runtime.configure(settings=Settings(job=JobOptions(activejob=request.param)), queue=ingest.queue,
-                           sites=ingest.sites, clock=lambda: ingest.now[0])  # fmt: skip
-    assert rt.settings.job.activejob is request.param
+    ingest.activate(Settings(job=JobOptions(activejob=request.param)))
+    assert runtime.get().settings.job.activejob is request.param
     return ingest
 
 
