@@ -26,6 +26,8 @@ class Site:
     ip_handling: str = "truncate"
     retention_days: int = 395
     rate_limit: int = 0  # events per second per ingest instance; 0 = no limit
+    goals: tuple[str, ...] = ()  # event:<name> or page:<path pattern> (tally_aggregates/declared.py)
+    props: tuple[str, ...] = ()  # custom property keys counted in the aggregates
     # How far back a browser (write key only) may date an event; a server sender (secret key)
     # may import history as old as the retention. Older late events would rewrite sealed days.
     max_event_age_hours: int = 48
