@@ -60,9 +60,12 @@ class LocalState:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / STATE_FILE
         # The local site's secret key and the dashboard password are in here: this user only.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Written aside and renamed into place: a reader never sees a half-written file.
+        partial = path.with_name(f".{STATE_FILE}.{os.getpid()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(asdict(self), handle, indent=2)
+        os.replace(partial, path)
         return path
 
     @staticmethod
