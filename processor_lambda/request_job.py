@@ -49,12 +49,13 @@ class SiteSettings:
         return hit[1]
 
 
-def declared(sites: SiteSettings, site_id: str) -> "Declared":
-    """A site's goals and counted property keys, for the rollup (from the cached settings)."""
+def declared(sites: SiteSettings, site_id: str) -> "Declared | None":
+    """A site's goals and counted property keys, for the rollup (from the cached settings);
+    None for a deleted site, which the rollup leaves alone (its data is being purged)."""
     from tally_aggregates.declared import Declared
 
     site = sites.get(site_id, time.time())
-    return Declared(site.goals, site.props)
+    return None if site.deleted_at is not None else Declared(site.goals, site.props)
 
 
 class RequestProcessor:
@@ -96,10 +97,14 @@ class RequestProcessor:
             slice_events = []
             for position in range(start, min(start + SLICE, len(jobs))):
                 try:
-                    event, site = self._prepare(jobs[position], now)
+                    ready = self._prepare(jobs[position], now)
                 except JobFailed as exc:
                     results[position] = RecordResult.failure(exc)
                     continue
+                if ready is None:  # its site was deleted: done, and nothing of it stored again
+                    results[position] = RecordResult.success()
+                    continue
+                event, site = ready
                 prepared.append((position, event))
                 copy = (event["event_id"], event["event_time"])
                 if copy not in written:  # a redelivered job beside its first copy
@@ -109,9 +114,11 @@ class RequestProcessor:
             writes.append(self.store.write_events(slice_events, now))
         return prepared, {refused.event_id: refused for write in writes for refused in write.wait()}
 
-    def _prepare(self, job: Job, now: float) -> tuple[dict[str, Any], Site]:
+    def _prepare(self, job: Job, now: float) -> tuple[dict[str, Any], Site] | None:
         event = events.from_job(job, self.default_site)
         site = self.sites.get(event["site"], now)
+        if site.deleted_at is not None:
+            return None
         salt = self.salts.for_day(salt_day(event["event_time"]), now)
         return enrich(event, site.ip_handling, salt), site
 

@@ -51,13 +51,14 @@ class Rollup:
         self,
         store: Store,
         *,
-        declared: Callable[[str], Declared] = lambda _site: Declared(),
+        declared: Callable[[str], Declared | None] = lambda _site: Declared(),
         grace: float = GRACE,
         clock: Callable[[], float] = time.time,
         limit: int = LIMIT,
     ) -> None:
         self.store = store
-        self.declared = declared  # a site's goals and property keys (cached by the caller)
+        # A site's goals and property keys (cached by the caller); None: a deleted site.
+        self.declared = declared
         self.grace = grace
         self.clock = clock
         self.limit = limit
@@ -108,6 +109,8 @@ class Rollup:
 
     def roll(self, bucket: Bucket, now: float, report: RollupReport) -> None:
         """Seal one bucket (a worker's unit of work; harmless to repeat)."""
+        if self.declared(bucket.site) is None:
+            return  # a deleted site: its data is being purged, and nothing of it is sealed again
         state = self.store.bucket_state(bucket)
         if not state.dirty:
             return  # sealed already (a redelivered work item)
@@ -140,7 +143,7 @@ class Rollup:
         report.events_read += len(read.events)
         report.packs_removed += self.store.remove_duplicates(read)
         kept = [event for event in read.events if event["event_id"] not in excluded]
-        derived = summary.from_events(kept, BucketRows(self.declared(bucket.site), rows_of))
+        derived = summary.from_events(kept, BucketRows(self.declared(bucket.site) or Declared(), rows_of))
         derived.ids = [event["event_id"] for event in read.events]
         return derived
 
@@ -161,7 +164,7 @@ class Rollup:
                 self.store.put_blob(minute, resends.EXCLUDED, resends.encode(later), version)
                 self._mark([minute], now)
             kept = [event for event in read.events if event["event_id"] not in later]
-            part = summary.from_events(kept, BucketRows(self.declared(hour.site), rows_of))
+            part = summary.from_events(kept, BucketRows(self.declared(hour.site) or Declared(), rows_of))
             part.ids = [event["event_id"] for event in read.events]
             seen.update(part.ids)
             summary.absorb(derived, part)

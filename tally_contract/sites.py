@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .errors import TallyError
+
 
 @dataclass(frozen=True)
 class Site:
@@ -31,6 +33,9 @@ class Site:
     # How far back a browser (write key only) may date an event; a server sender (secret key)
     # may import history as old as the retention. Older late events would rewrite sealed days.
     max_event_age_hours: int = 48
+    # Set on a deleted site's tombstone: its key no longer works, the processor drops its queued
+    # events, the rollup skips it and the purge deletes its data (docs/dashboard.md, "Sites").
+    deleted_at: float | None = None
 
     def allows_origin(self, origin: str) -> bool:
         return any(_origin_matches(pattern, origin.lower()) for pattern in self.origins)
@@ -75,28 +80,109 @@ def _origin_matches(pattern: str, origin: str) -> bool:
     return origin == pattern
 
 
+@dataclass(frozen=True)
+class Deletion:
+    """A deleted site's purge: walks of its stored data (tally_store's ``delete_site``) until
+    one started after ``deleted_at`` plus the grace in which in-flight work may still write
+    (dashboard/purge.py)."""
+
+    site_id: str
+    deleted_at: float
+    resume: str | None = None  # where the current walk goes on; None: no walk under way
+    walk_started: float | None = None
+    removed: int = 0  # items deleted so far
+    purged_at: float | None = None  # when the last walk ended: nothing of the site is left
+
+
+class SiteExists(TallyError):
+    """A site of that id exists (or is still being purged)."""
+
+
+class NoSuchSite(TallyError):
+    """No live site of that id."""
+
+
 class SiteStore(Protocol):
     def by_write_key(self, write_key: str) -> Site | None: ...
 
     def put(self, site: Site) -> None: ...
 
 
+class SiteAdmin(Protocol):
+    """What creating, editing, listing and deleting sites needs (the dashboard, the CLI, the purge)."""
+
+    def by_id(self, site_id: str) -> Site | None:
+        """The site, a deleted one's tombstone (``deleted_at`` set) included."""
+        ...
+
+    def create(self, site: Site) -> None:
+        """Store a new site; SiteExists if one of that id is live or still being purged."""
+        ...
+
+    def update(self, site: Site) -> None:
+        """Replace a live site's settings; NoSuchSite if it is not live."""
+        ...
+
+    def delete(self, site_id: str, at: float) -> None:
+        """Replace a live site by its tombstone (its keys stop working); NoSuchSite if not live."""
+        ...
+
+    def listing(self) -> tuple[list[Site], list[Deletion]]:
+        """Every live site, and every deletion, purged or not."""
+        ...
+
+    def save_deletion(self, deletion: Deletion) -> None:
+        """Record a purge's progress on the tombstone (nothing if the site was made again)."""
+        ...
+
+
 class MemorySites:
     def __init__(self, sites: Iterable[Site] = ()) -> None:
         self._sites = {site.write_key: site for site in sites}
+        self._deleted: dict[str, Deletion] = {}
 
     def by_write_key(self, write_key: str) -> Site | None:
         return self._sites.get(write_key)
 
     def by_id(self, site_id: str) -> Site | None:
-        return next((site for site in self._sites.values() if site.site_id == site_id), None)
+        found = next((site for site in self._sites.values() if site.site_id == site_id), None)
+        gone = self._deleted.get(site_id)
+        return found or (Site(site_id, "", "", deleted_at=gone.deleted_at) if gone else None)
 
     def put(self, site: Site) -> None:
         self._sites = {k: v for k, v in self._sites.items() if v.site_id != site.site_id}
         self._sites[site.write_key] = site
+        self._deleted.pop(site.site_id, None)
+
+    def create(self, site: Site) -> None:
+        gone = self._deleted.get(site.site_id)
+        if self._live(site.site_id) or (gone is not None and gone.purged_at is None):
+            raise SiteExists(site.site_id)
+        self.put(site)
+
+    def update(self, site: Site) -> None:
+        if not self._live(site.site_id):
+            raise NoSuchSite(site.site_id)
+        self.put(site)
+
+    def delete(self, site_id: str, at: float) -> None:
+        if not self._live(site_id):
+            raise NoSuchSite(site_id)
+        self._sites = {k: v for k, v in self._sites.items() if v.site_id != site_id}
+        self._deleted[site_id] = Deletion(site_id, at)
+
+    def listing(self) -> tuple[list[Site], list[Deletion]]:
+        return sorted(self._sites.values(), key=lambda s: s.site_id), sorted(self._deleted.values(), key=str)
+
+    def save_deletion(self, deletion: Deletion) -> None:
+        if deletion.site_id in self._deleted:
+            self._deleted[deletion.site_id] = deletion
 
     def site_ids(self) -> list[str]:
         return sorted(site.site_id for site in self._sites.values())
+
+    def _live(self, site_id: str) -> bool:
+        return any(site.site_id == site_id for site in self._sites.values())
 
 
 class CachedSites:

@@ -2,16 +2,21 @@
 
 The table definition lives in infra/ (and tests create it from there); this module only
 maps items; the AWS edge (aws.call) turns botocore's errors into StoreUnavailable.
+
+A deleted site's item is replaced by its tombstone: ``site_id``, ``deleted_at`` and the purge's
+progress, and no ``write_key``, so the sparse write-key index no longer holds it and its key
+finds nothing at once (docs/dashboard.md, "Sites").
 """
 
 from typing import Any
 
 from . import aws
-from .errors import StoreUnavailable
-from .sites import Site
+from .errors import ConditionFailed, StoreUnavailable
+from .sites import Deletion, NoSuchSite, Site, SiteExists
 
 WRITE_KEY_INDEX = "by_write_key"
 MAX_SITES = 200
+LIVE = "attribute_exists(site_id) AND attribute_not_exists(deleted_at)"
 
 
 class DynamoSites:
@@ -44,9 +49,66 @@ class DynamoSites:
     def put(self, site: Site) -> None:
         self._call("put_item", TableName=self.table, Item=to_item(site))
 
+    def create(self, site: Site) -> None:
+        condition = "attribute_not_exists(site_id) OR attribute_exists(purged_at)"
+        try:
+            self._call("put_item", TableName=self.table, Item=to_item(site), ConditionExpression=condition)
+        except ConditionFailed:
+            raise SiteExists(site.site_id) from None
+
+    def update(self, site: Site) -> None:
+        try:
+            self._call("put_item", TableName=self.table, Item=to_item(site), ConditionExpression=LIVE)
+        except ConditionFailed:
+            raise NoSuchSite(site.site_id) from None
+
+    def delete(self, site_id: str, at: float) -> None:
+        tombstone = {"site_id": {"S": site_id}, "deleted_at": {"N": repr(float(at))}, "removed": {"N": "0"}}
+        try:
+            self._call("put_item", TableName=self.table, Item=tombstone, ConditionExpression=LIVE)
+        except ConditionFailed:
+            raise NoSuchSite(site_id) from None
+
+    def listing(self) -> tuple[list[Site], list[Deletion]]:
+        """Every item, page by page: the table holds one small item per site."""
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"TableName": self.table}
+        while True:
+            page = self._call("scan", **params)
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                break
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        live = [from_item(item) for item in items if "deleted_at" not in item]
+        gone = [deletion_of(item) for item in items if "deleted_at" in item]
+        return sorted(live, key=lambda site: site.site_id), sorted(gone, key=lambda d: d.site_id)
+
+    def save_deletion(self, deletion: Deletion) -> None:
+        values: dict[str, Any] = {":removed": {"N": str(deletion.removed)}}
+        sets, removes = ["removed = :removed"], []
+        for name, value in (("resume", deletion.resume), ("walk_started", deletion.walk_started),
+                            ("purged_at", deletion.purged_at)):  # fmt: skip
+            if value is None:
+                removes.append(name)
+            else:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = {"S": value} if isinstance(value, str) else {"N": repr(float(value))}
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self._call(
+                "update_item", TableName=self.table, Key={"site_id": {"S": deletion.site_id}},
+                UpdateExpression=expression, ConditionExpression="attribute_exists(deleted_at)",
+                ExpressionAttributeValues=values,
+            )  # fmt: skip
+        except ConditionFailed:
+            pass  # the site was made again: its tombstone, and this purge, are over
+
     def site_ids(self) -> list[str]:
         """The sites for the dashboard's picker: one Scan page of the (small) table, ids only."""
-        response = self._call("scan", TableName=self.table, ProjectionExpression="site_id", Limit=MAX_SITES)
+        response = self._call(
+            "scan", TableName=self.table, ProjectionExpression="site_id", Limit=MAX_SITES,
+            FilterExpression="attribute_not_exists(deleted_at)",
+        )  # fmt: skip
         return sorted(item["site_id"]["S"] for item in response.get("Items", []))
 
     def _call(self, operation: str, **params: Any) -> Any:
@@ -71,6 +133,8 @@ def to_item(site: Site) -> dict[str, Any]:
 
 
 def from_item(item: dict[str, Any]) -> Site:
+    if "deleted_at" in item:
+        return Site(item["site_id"]["S"], "", "", deleted_at=float(item["deleted_at"]["N"]))
     return Site(
         site_id=item["site_id"]["S"],
         write_key=item["write_key"]["S"],
@@ -83,4 +147,18 @@ def from_item(item: dict[str, Any]) -> Site:
         goals=tuple(entry["S"] for entry in item.get("goals", {}).get("L", [])),
         props=tuple(entry["S"] for entry in item.get("props", {}).get("L", [])),
         max_event_age_hours=int(item.get("max_event_age_hours", {}).get("N", "48")),
+    )
+
+
+def deletion_of(item: dict[str, Any]) -> Deletion:
+    def number(name: str) -> float | None:
+        return float(item[name]["N"]) if name in item else None
+
+    return Deletion(
+        site_id=item["site_id"]["S"],
+        deleted_at=float(item["deleted_at"]["N"]),
+        resume=item["resume"]["S"] if "resume" in item else None,
+        walk_started=number("walk_started"),
+        removed=int(item.get("removed", {}).get("N", "0")),
+        purged_at=number("purged_at"),
     )

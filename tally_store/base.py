@@ -138,6 +138,13 @@ class Store(Protocol):
     def dimension(self, bucket: Bucket, dimension: str) -> dict[str, Counts]:
         """A bucket's rows of one dimension, by value."""
 
+    # Deleting a site.
+    def delete_site(self, site: str, resume: str | None = None) -> tuple[int, str | None]:
+        """One bounded step of deleting everything stored for ``site`` (raw events, counters,
+        sealed values, blobs, bookkeeping): how many items went, and where the next step goes on
+        (an opaque string; None: the walk is complete). An item written while a walk runs may
+        be behind it: a walk started after the last write finds everything."""
+
     # Small state.
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:
         """The day's salt: ``candidate`` if none was stored yet (first writer wins)."""

@@ -25,6 +25,7 @@ from .buckets import KEEP_SECONDS, end_epoch
 from .dynamodb_blobs import Blobs, first_key
 from .dynamodb_calls import Calls, Item
 from .dynamodb_events import RawEvents, Writing
+from .dynamodb_sitedata import SiteData
 
 DIRTY_INDEX = "by_dirty"
 DIRTY = "1"
@@ -39,6 +40,7 @@ class DynamoDBStore:
         self.aggregates_table = aggregates_table
         self.raw = RawEvents(self.calls, events_table)
         self.parts = Blobs(self.calls, aggregates_table)
+        self.site_data = SiteData(self.calls, (events_table, aggregates_table))
 
     @classmethod
     def from_environment(cls, calls: Calls | None = None) -> "DynamoDBStore":
@@ -163,6 +165,10 @@ class DynamoDBStore:
         by_pk = {_pk(bucket): bucket for bucket in buckets}
         blobs = self.parts.get([(pk, SEALED) for pk in by_pk])
         return {by_pk[pk]: _rows(blob) for (pk, _), blob in blobs.items()}
+
+    # Deleting a site.
+    def delete_site(self, site: str, resume: str | None = None) -> tuple[int, str | None]:
+        return self.site_data.delete_step(site, resume)
 
     # Small state.
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:

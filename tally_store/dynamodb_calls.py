@@ -119,19 +119,29 @@ class Calls:
     def put_all(self, table: str, items: Sequence[Item]) -> list[Rejected]:
         return [rejected for future in self.submit_puts(table, items) for rejected in future.result()]
 
-    def _write_chunk(self, table: str, chunk: list[Item]) -> list[Rejected]:
+    def delete_all(self, table: str, keys: Sequence[Item]) -> list[Rejected]:
+        """Delete the items of ``keys`` (each ``{"pk": ..., "sk": ...}``) in BatchWriteItem calls."""
+        unique = list({key_of(key): key for key in keys}.values())
+        chunks = [unique[i : i + BATCH_WRITE] for i in range(0, len(unique), BATCH_WRITE)]
+        futures = [pools.submit(self.pool, self._write_chunk, table, chunk, "DeleteRequest") for chunk in chunks]
+        return [rejected for future in futures for rejected in future.result()]
+
+    def _write_chunk(self, table: str, chunk: list[Item], request: str = "PutRequest") -> list[Rejected]:
+        field = "Item" if request == "PutRequest" else "Key"
         pending = chunk
         for attempt in range(self._attempts):
             if attempt:
                 self._sleep(aws.backoff(attempt, self._base_delay, 2.0))
-            requests = {table: [{"PutRequest": {"Item": item}} for item in pending]}
+            requests = {table: [{request: {field: item}} for item in pending]}
             try:
                 response = self.call("batch_write_item", RequestItems=requests)
             except StorageError as exc:
-                if not exc.retryable:
+                if not exc.retryable and request == "PutRequest":
                     return self._isolate(table, pending)
+                if not exc.retryable:
+                    return [Rejected(key_of(item), str(exc), False) for item in pending]
                 continue
-            pending = [r["PutRequest"]["Item"] for r in response.get("UnprocessedItems", {}).get(table, [])]
+            pending = [r[request][field] for r in response.get("UnprocessedItems", {}).get(table, [])]
             if not pending:
                 return []
         return [Rejected(key_of(item), "still unprocessed after retries", True) for item in pending]

@@ -123,6 +123,17 @@ class MemoryStore:
         values = dict(sealed.rows.get(row, {})) if sealed is not None else None
         return Counts(dict(live or {}), values, state)
 
+    def delete_site(self, site: str, resume: str | None = None) -> tuple[int, str | None]:
+        with self._lock:
+            before = len(self.events) + len(self.rows) + len(self.sealed) + len(self.kept) + len(self.states)
+            self.events = {key: value for key, value in self.events.items() if key[0] != site}
+            self.rows = {key: value for key, value in self.rows.items() if key[0].site != site}
+            self.sealed = {key: value for key, value in self.sealed.items() if key.site != site}
+            self.kept = {key: value for key, value in self.kept.items() if key[0].site != site}
+            self.states = {key: value for key, value in self.states.items() if key.site != site}
+            after = len(self.events) + len(self.rows) + len(self.sealed) + len(self.kept) + len(self.states)
+        return before - after, None
+
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:
         with self._lock:
             return self.salts.setdefault(day, candidate)

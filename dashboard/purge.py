@@ -1,0 +1,100 @@
+"""The purge: deleting deleted sites' data, a bounded step at a time (the dashboard app's
+``purge`` function, every minute; local mode's schedule).
+
+Deleting a site replaces it by its tombstone (tally_contract.sites.Deletion): its write key
+finds nothing at once (the ingest's cache keeps it for up to a minute), processors drop its
+queued events and the rollup leaves its buckets alone once their cached settings say so. The
+purge walks the stored data (the store's ``delete_site``) and is done when a walk that started
+at least GRACE after the deletion has ended: by then no processor holds the site's old
+settings (cached 5 minutes), no batch that read them still runs (60 s) and no rollup worker
+still seals one of its buckets (120 s), so nothing of the site is written after that walk's
+start. The first walk starts at once and removes the bulk; the last one waits for the grace.
+Each run works until its budget is spent and keeps the walk's position on the tombstone after
+every step, so a run cut short loses a step at most.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol
+
+from tally_contract.sites import Deletion, Site
+from tally_store.base import Store
+
+GRACE = 600.0
+BUDGET = 40.0  # seconds a run works (the function's timeout is 60 s)
+
+
+class Deletions(Protocol):
+    def listing(self) -> tuple[list[Site], list[Deletion]]: ...
+
+    def save_deletion(self, deletion: Deletion) -> None: ...
+
+
+@dataclass
+class Report:
+    pending: int = 0  # deletions not purged yet when the run began
+    removed: int = 0  # items deleted by this run
+    purged: list[str] = field(default_factory=list)  # sites this run finished
+
+
+def run(
+    sites: Deletions,
+    store: Store,
+    *,
+    clock: Callable[[], float] = time.time,
+    budget: float = BUDGET,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Report:
+    report = Report()
+    stop = monotonic() + budget
+    for deletion in sites.listing()[1]:
+        if deletion.purged_at is not None:
+            continue
+        report.pending += 1
+        more = True
+        while more and monotonic() < stop:
+            advanced, more = step(store, deletion, clock())
+            report.removed += advanced.removed - deletion.removed
+            if advanced != deletion:
+                sites.save_deletion(advanced)
+            if advanced.purged_at is not None:
+                report.purged.append(advanced.site_id)
+            deletion = advanced
+    return report
+
+
+def step(store: Store, deletion: Deletion, now: float) -> tuple[Deletion, bool]:
+    """One step of a deletion, and whether another may follow now."""
+    due = deletion.deleted_at + GRACE
+    if deletion.resume is None and deletion.walk_started is not None:  # a walk has ended
+        if deletion.walk_started >= due:
+            return replace(deletion, purged_at=now), False
+        if now < due:
+            return deletion, False  # the last walk waits for the grace
+        deletion = replace(deletion, walk_started=None)
+    started = now if deletion.walk_started is None else deletion.walk_started
+    removed, resume = store.delete_site(deletion.site_id, deletion.resume)
+    return replace(deletion, walk_started=started, resume=resume, removed=deletion.removed + removed), True
+
+
+_built: tuple[Deletions, Store] | None = None
+
+
+def run_scheduled() -> dict[str, Any]:
+    """The scheduled function: the sites table and the store from the environment, built once
+    per Lambda instance."""
+    global _built
+    if _built is None:
+        import os
+
+        from tally_contract.sites_dynamodb import DynamoSites
+        from tally_store.dynamodb import DynamoDBStore
+
+        _built = (DynamoSites(os.environ["TALLY_SITES_TABLE"]), DynamoDBStore.from_environment())
+    return asdict(run(*_built))
+
+
+def reset() -> None:
+    global _built
+    _built = None
