@@ -1,12 +1,10 @@
-"""Who may read: the admin (password, per deployment) and site viewers (a token per site).
+"""Who may read: the admin (password, per deployment), named users and API tokens (accounts.py).
 
 The admin record lives in one SSM SecureString parameter as JSON: the scrypt hash of the
 password, its salt, and a random signing key. The password itself exists only when
 ``provision_admin`` creates it and hands it to its caller (``tally up`` prints it); there is no
-default. API tokens are HMAC-SHA256-signed, self-contained strings:
-``<kind>.<scope>.<expiry>.<nonce>.<signature>``; the scope is ``admin`` or ``site:<id>``.
-Session and device cookies are ``<kind>.<random id>.<signature>``, their state kept server-side
-(sessions.py). Rotating the parameter (provision again) invalidates every one of them.
+default. Session and device cookies are ``<kind>.<random id>.<signature>``, their state kept
+server-side (sessions.py); rotating the parameter (provision again) invalidates every one.
 
 Every comparison of what a client sent is on bytes, in constant time, and total: any string
 (non-ASCII, surrogates, any length) is an AuthError or False, never an exception.
@@ -18,14 +16,13 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import Unauthorized
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # ~16 MB, ~50 ms: once per login, not per request
-TOKEN_SECONDS = 90 * 86400
 MAX_PASSWORD = 256
 MAX_CREDENTIAL = 1024  # longer than any token or cookie this module makes
 
@@ -36,15 +33,30 @@ class AuthError(Unauthorized):
 
 @dataclass(frozen=True)
 class Principal:
-    scope: str  # "admin" or "site:<id>"
+    """Who is asking. Every read route asks ``may_read(site)`` (the Stats API's too), every admin
+    route ``is_admin``."""
+
+    scope: str  # "admin", or "site:<id>[,<id>...]": the sites it may read
     nonce: str  # per session: the CSRF token is derived from it
+    who: str = ""  # for the audit log: "admin", "user:<name>", "token:<id>"
 
     @property
     def is_admin(self) -> bool:
         return self.scope == "admin"
 
+    @property
+    def sites(self) -> frozenset[str]:
+        """The sites a viewer may read (an admin reads every site)."""
+        if self.is_admin or not self.scope.startswith("site:"):
+            return frozenset()
+        return frozenset(site for site in self.scope.removeprefix("site:").split(",") if site)
+
     def may_read(self, site: str) -> bool:
-        return self.is_admin or self.scope == f"site:{site}"
+        return self.is_admin or site in self.sites
+
+
+def viewer_scope(sites: Iterable[str]) -> str:
+    return "site:" + ",".join(sorted(set(sites)))
 
 
 @dataclass(frozen=True)
@@ -103,27 +115,6 @@ class Authenticator:
     def check_password(self, password: str) -> bool:
         candidate = hash_password(password, self.record.salt)
         return hmac.compare_digest(candidate, self.record.password_hash)
-
-    def issue(self, kind: str, scope: str, seconds: int) -> str:
-        expiry = int(self.clock()) + seconds
-        body = f"{kind}.{_b64(scope.encode())}.{expiry}.{secrets.token_urlsafe(12)}"
-        return f"{body}.{self._sign(body)}"
-
-    def verify(self, token: str, kind: str) -> Principal:
-        return self.verify_expiring(token, kind)[0]
-
-    def verify_expiring(self, token: str, kind: str) -> tuple[Principal, float]:
-        """The token's principal and its expiry (epoch seconds)."""
-        parts = token.split(".") if len(token) <= MAX_CREDENTIAL else []
-        if len(parts) != 5 or parts[0] != kind:
-            raise AuthError("malformed credentials")
-        body, signature = ".".join(parts[:4]), parts[4]
-        if not same(self._sign(body), signature):
-            raise AuthError("invalid credentials")
-        # Signed by us from here on: the fields are as issue() wrote them.
-        if int(parts[2]) < self.clock():
-            raise AuthError("expired credentials")
-        return Principal(_unb64(parts[1]).decode(), parts[3]), float(parts[2])
 
     def seal(self, kind: str, value: str) -> str:
         """``<kind>.<value>.<signature>`` for a cookie; ``value`` holds no dot."""

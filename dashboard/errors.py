@@ -48,6 +48,20 @@ class Forbidden(DashboardError):
     CODE = "forbidden"
 
 
+class Missing(DashboardError):
+    """404: no such site, user, token or invitation."""
+
+    STATUS_CODE = 404
+    CODE = "not_found"
+
+
+class Conflict(DashboardError):
+    """409: it exists already (or is still being deleted)."""
+
+    STATUS_CODE = 409
+    CODE = "conflict"
+
+
 class Unavailable(DashboardError, ServiceError):
     """503: a store or queue did not answer."""
 

@@ -16,7 +16,7 @@ from chalice.app import CaseInsensitiveMapping, Request, Response
 from tally_contract.errors import ServiceError
 
 from . import params, runtime
-from .auth import TOKEN_SECONDS, AuthError, Principal
+from .auth import AuthError, Principal
 from .errors import BadParameter, DashboardError, Forbidden, Unavailable
 from .health import health as pipeline_health
 
@@ -73,8 +73,12 @@ def cookies(request: Request) -> dict[str, str]:
 def authenticate(request: Request) -> tuple[Principal, bool]:
     """The caller and whether it came by cookie (then CSRF applies)."""
     header = request.headers.get("authorization") or ""
-    if header.lower().startswith("bearer "):
-        return runtime.get().authenticator().verify(header[7:].strip(), "t"), False
+    if header.lower().startswith("bearer "):  # an API token: one read of its record (accounts.py)
+        rt = runtime.get()
+        token = rt.accounts().bearer(header[7:].strip(), rt.clock())
+        if token is None:
+            raise AuthError("unknown, revoked or expired token")
+        return token.principal(), False
     session = cookies(request).get(SESSION_COOKIE)
     if session:
         rt = runtime.get()
@@ -91,10 +95,10 @@ def _reader(request: Request) -> tuple[dict[str, str], str]:
     return query, site
 
 
-def _admin(request: Request, changes_state: bool = False) -> Principal:
+def require_admin(request: Request, changes_state: bool = False) -> Principal:
     principal, by_cookie = authenticate(request)
     if not principal.is_admin:
-        raise Forbidden("the pipeline is for the admin only")
+        raise Forbidden("for admins only")
     if (
         changes_state
         and by_cookie
@@ -108,7 +112,7 @@ def sites(request: Request) -> Response:
     principal, _ = authenticate(request)
     if principal.is_admin:
         return json_response(200, {"sites": runtime.get().stats.sites()})
-    return json_response(200, {"sites": [principal.scope.removeprefix("site:")]})
+    return json_response(200, {"sites": sorted(principal.sites)})
 
 
 def series(request: Request) -> Response:
@@ -143,35 +147,28 @@ def events(request: Request) -> Response:
 
 
 def health(request: Request) -> Response:
-    _admin(request)
+    require_admin(request)
     rt = runtime.get()
     return json_response(200, pipeline_health(rt.queue_pipeline(), rt.stats.store))
 
 
 def dlq(request: Request) -> Response:
-    _admin(request)
+    require_admin(request)
     limit = params.integer(params.query_of(request), "limit", 10, 1, 10)
     return json_response(200, {"messages": runtime.get().queue_pipeline().inspect(limit)})
 
 
 def redrive(request: Request) -> Response:
-    _admin(request, changes_state=True)
-    body = _json_body(request)
+    principal = require_admin(request, changes_state=True)
+    body = json_body(request)
     limit = params.integer({k: str(v) for k, v in body.items()}, "limit", 100, 1, 1000)
-    return json_response(200, runtime.get().queue_pipeline().redrive(limit))
+    moved = runtime.get().queue_pipeline().redrive(limit)
+    rt = runtime.get()
+    rt.accounts().record(principal.who, "dlq.redrive", f"{moved['moved']} moved", rt.clock())
+    return json_response(200, moved)
 
 
-def tokens(request: Request) -> Response:
-    """Mint a viewer token for one site (admin only)."""
-    _admin(request, changes_state=True)
-    body = _json_body(request)
-    site = params.site({"site": str(body.get("site", ""))})
-    token = runtime.get().authenticator().issue("t", f"site:{site}", TOKEN_SECONDS)
-    expires = datetime.now(UTC) + timedelta(seconds=TOKEN_SECONDS)
-    return json_response(201, {"site": site, "token": token, "expires": expires.isoformat(timespec="seconds")})
-
-
-def _json_body(request: Request) -> dict[str, Any]:
+def json_body(request: Request) -> dict[str, Any]:
     raw = raw_body(request) or b"{}"
     if len(raw) > MAX_BODY:
         raise BadParameter("body", f"must be at most {MAX_BODY} bytes")
@@ -193,11 +190,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _web(name: str) -> Callable[[Request], Response]:
-    def call(request: Request) -> Response:
-        from . import web
+def _in(module: str, name: str) -> Callable[[Request], Response]:
+    """A handler of web.py (pages) or admin.py (sites, users, tokens), imported on first use."""
 
-        handler: Callable[[Request], Response] = getattr(web, name)
+    def call(request: Request) -> Response:
+        import importlib
+
+        handler: Callable[[Request], Response] = getattr(importlib.import_module(f"dashboard.{module}"), name)
         return handler(request)
 
     return call
@@ -205,6 +204,10 @@ def _web(name: str) -> Callable[[Request], Response]:
 
 HANDLERS: dict[str, Callable[[Request], Response]] = {
     "sites": sites, "series": series, "top": top, "events": events, "health": health, "dlq": dlq,
-    "redrive": redrive, "tokens": tokens, "page": _web("page"), "login_form": _web("login_form"),
-    "login": _web("login"), "logout": _web("logout"), "static": _web("static"),
+    "redrive": redrive,
+    **{name: _in("web", name) for name in ("page", "login_form", "login", "logout", "static",
+                                            "invite_form", "invite")},
+    **{name: _in("admin", name) for name in ("site_list", "site_create", "site_edit", "site_delete", "user_list",
+                                              "user_invite", "user_edit", "user_remove", "token_list", "token_mint",
+                                              "token_revoke", "audit")},
 }  # fmt: skip

@@ -5,10 +5,12 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from tally_contract.clientip import Network, parse_networks
+from tally_contract.sites import SiteAdmin
 
+from .accounts import Accounts
 from .auth import AdminRecord, Authenticator
 from .errors import Unavailable
 from .health import Pipeline
@@ -26,6 +28,7 @@ class Runtime:
     pipeline: Pipeline | None = None
     ssm: Any = None
     auth_store: AuthStore | None = None  # built from TALLY_AUTH_TABLE on first use
+    sites: SiteAdmin | None = None  # default: the stats' site list (the sites table)
     trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
     clock: Callable[[], float] = time.time
     _auth: tuple[float, Authenticator] | None = None
@@ -50,6 +53,12 @@ class Runtime:
 
             self.auth_store = DynamoAuthStore(table)
         return self.auth_store
+
+    def accounts(self) -> Accounts:
+        return Accounts(self.store())
+
+    def site_admin(self) -> SiteAdmin:
+        return self.sites if self.sites is not None else cast(SiteAdmin, self.stats.site_list)
 
     def sessions(self) -> Sessions:
         return Sessions(self.store(), self.clock)

@@ -1,15 +1,16 @@
 """Dashboard sessions and the login backoff, kept server-side in the auth table.
 
 The logic is here; storage is behind ``AuthStore`` (DynamoDB: sessions_dynamodb.py; memory:
-``MemoryAuthStore`` below, for unit tests). Items are ``pk = <kind>#<id>``, ``sk = <kind>``, so
-the same table can later hold named users and revocable API tokens (docs/dashboard.md).
+``MemoryAuthStore`` below, for unit tests). The same store keeps named users, API tokens,
+invitations and the audit log as records (accounts.py; docs/dashboard.md, "The auth table").
 
 - A session is a random id. The cookie carries it signed with the admin record's key (a forged
   cookie costs no read, and a rotation of the record ends every session at once); the table
   holds only its SHA-256 (a copy of the table holds no usable cookie). Logout deletes the item:
   the cookie is dead on every instance at once. A session ends at the earliest of 12 hours and
-  the expiry of the credential that opened it (a viewer token's); it names that credential, so
-  a credential revoked alone (named users and API tokens, later) can end its sessions too.
+  the expiry of the credential that opened it (an API token's); it names that credential
+  (``password``, ``user:<name>:<epoch>``, ``token:<id>``), and a session of a user or a token
+  reads that record on every request: a removed user or a revoked token ends its sessions.
 - The login backoff is one item per client. An attempt first claims it with a conditional
   write, so of many parallel attempts one is checked and the others wait; each failure doubles
   the wait (1 s ... 300 s); a success deletes it. The client is the admin's device (a signed
@@ -19,13 +20,17 @@ the same table can later hold named users and revocable API tokens (docs/dashboa
 
 import hashlib
 import ipaddress
+import json
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
+from tally_contract.errors import ConditionFailed
+
+from .accounts import Accounts
 from .auth import Authenticator, AuthError, Principal
 
 SESSION_SECONDS = 12 * 3600
@@ -40,8 +45,8 @@ FORGET_SECONDS = 86400.0  # an attempts item expires (table TTL) a day after its
 @dataclass(frozen=True)
 class Session:
     digest: str  # SHA-256 of the session id
-    scope: str  # "admin" or "site:<id>"
-    credential: str  # what opened it: "password", or "token:<nonce>" for a viewer token
+    scope: str  # "admin" or "site:<id>[,<id>...]", as it stood at sign-in
+    credential: str  # what opened it: "password", "user:<name>:<epoch>" or "token:<id>"
     expires_at: float
 
 
@@ -67,6 +72,26 @@ class AuthStore(Protocol):
 
     def delete_attempts(self, client: str) -> None: ...
 
+    # Records (accounts.py): a JSON object under (kind, key). ``expires_at`` lets the table
+    # forget one (DynamoDB's TTL, within days); readers check their own expiry in the object.
+    def put_record(
+        self, kind: str, key: str, value: dict[str, Any], expires_at: float | None = None, *, new: bool = False
+    ) -> None:
+        """Keep ``value``; with ``new``, ConditionFailed when (kind, key) is held already."""
+        ...
+
+    def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The record, read consistently (a revocation holds at once), or None."""
+        ...
+
+    def records(self, kind: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """Up to ``limit`` records of ``kind`` as (key, value), highest key first."""
+        ...
+
+    def take_record(self, kind: str, key: str) -> dict[str, Any] | None:
+        """Delete the record and return what it held: of callers racing, one gets it."""
+        ...
+
 
 class Sessions:
     def __init__(self, store: AuthStore, clock: Callable[[], float] = time.time) -> None:
@@ -86,7 +111,12 @@ class Sessions:
         session = self._stored(auth, cookie)
         if session is None:
             raise AuthError("the session has ended; sign in again")
-        return Principal(session.scope, session.digest)
+        if session.credential == "password":
+            return Principal("admin", session.digest, "admin")
+        principal = Accounts(self.store).current(session.credential, session.digest, self.clock())
+        if principal is None:  # the user was removed or has a new password; the token was revoked
+            raise AuthError("the session has ended; sign in again")
+        return principal
 
     def close(self, auth: Authenticator, cookie: str) -> None:
         session_id = auth.unseal("s", cookie)
@@ -160,6 +190,7 @@ class MemoryAuthStore:
     def __init__(self) -> None:
         self.sessions: dict[str, Session] = {}
         self.attempts: dict[str, Attempts] = {}
+        self.kept: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def put_session(self, session: Session) -> None:
@@ -189,3 +220,25 @@ class MemoryAuthStore:
     def delete_attempts(self, client: str) -> None:
         with self._lock:
             self.attempts.pop(client, None)
+
+    def put_record(
+        self, kind: str, key: str, value: dict[str, Any], expires_at: float | None = None, *, new: bool = False
+    ) -> None:
+        with self._lock:
+            if new and (kind, key) in self.kept:
+                raise ConditionFailed(f"{kind} {key} exists")
+            self.kept[(kind, key)] = json.loads(json.dumps(value))  # stored as the table does: a copy
+
+    def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self.kept.get((kind, key))
+            return dict(found) if found is not None else None
+
+    def records(self, kind: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            found = sorted(((k, dict(v)) for (held, k), v in self.kept.items() if held == kind), reverse=True)
+        return found[:limit]
+
+    def take_record(self, kind: str, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self.kept.pop((kind, key), None)

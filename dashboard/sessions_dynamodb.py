@@ -3,10 +3,13 @@ session store needs; calls go through the AWS edge (``tally_contract.aws.call``)
 errors become Unavailable (503) and, for a failed condition, ConditionFailed.
 
 Items are ``pk = <kind>#<id>``, ``sk = <kind>``: ``session#<sha256 of the id>`` and
-``login#<client>``; ``expires_at`` is the table's TTL attribute. Session reads are strongly
-consistent, so a logout holds on every instance the moment it is answered.
+``login#<client>``; records (users, tokens, invitations, the audit log) are ``pk = <kind>``,
+``sk = <key>`` with the object as JSON in ``v``, so one Query lists a kind. ``expires_at`` is
+the table's TTL attribute. Session and record reads are strongly consistent, so a logout, a
+revocation or a removal holds on every instance the moment it is answered.
 """
 
+import json
 from typing import Any
 
 from tally_contract import aws
@@ -75,12 +78,52 @@ class DynamoAuthStore:
     def delete_attempts(self, client: str) -> None:
         self._call("delete_item", TableName=self.table, Key=_key(ATTEMPTS, client))
 
+    def put_record(
+        self, kind: str, key: str, value: dict[str, Any], expires_at: float | None = None, *, new: bool = False
+    ) -> None:
+        item = {"pk": {"S": kind}, "sk": {"S": key}, "v": {"S": json.dumps(value, separators=(",", ":"))}}
+        if expires_at is not None:
+            item["expires_at"] = {"N": _number(expires_at)}
+        condition = {"ConditionExpression": "attribute_not_exists(pk)"} if new else {}
+        self._call("put_item", TableName=self.table, Item=item, **condition)
+
+    def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
+        found = self._call("get_item", TableName=self.table, Key=_record_key(kind, key), ConsistentRead=True)
+        return _value(found["Item"]) if "Item" in found else None
+
+    def records(self, kind: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        found: list[tuple[str, dict[str, Any]]] = []
+        params: dict[str, Any] = {
+            "TableName": self.table, "KeyConditionExpression": "pk = :kind", "ScanIndexForward": False,
+            "ExpressionAttributeValues": {":kind": {"S": kind}}, "ConsistentRead": True,
+        }  # fmt: skip
+        while len(found) < limit:
+            page = self._call("query", Limit=limit - len(found), **params)
+            found += [(item["sk"]["S"], _value(item)) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                break
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found
+
+    def take_record(self, kind: str, key: str) -> dict[str, Any] | None:
+        old = self._call("delete_item", TableName=self.table, Key=_record_key(kind, key), ReturnValues="ALL_OLD")
+        return _value(old["Attributes"]) if old.get("Attributes") else None
+
     def _call(self, operation: str, **kwargs: Any) -> Any:
         return aws.call(self.client, operation, error=Unavailable, **kwargs)
 
 
 def _key(kind: str, ident: str) -> dict[str, Any]:
     return {"pk": {"S": f"{kind}#{ident}"}, "sk": {"S": kind}}
+
+
+def _record_key(kind: str, key: str) -> dict[str, Any]:
+    return {"pk": {"S": kind}, "sk": {"S": key}}
+
+
+def _value(item: dict[str, Any]) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(item["v"]["S"])
+    return value
 
 
 def _attempts(item: dict[str, Any]) -> Attempts:

@@ -24,7 +24,7 @@ class Stats:
     def __init__(self, store: Store, sites: SiteList) -> None:
         self.store = store
         self.reader = AggregateReader(store)
-        self._sites = sites
+        self.site_list = sites
 
     def series(self, site: str, granularity: str, buckets: list[str], where: Row | None) -> dict[str, Any]:
         """The store's counts of ``buckets`` x (total, and the filter row): a few batched reads."""
@@ -61,7 +61,7 @@ class Stats:
                 "cursor": _encode_cursor(more) if more else None}  # fmt: skip
 
     def sites(self) -> list[str]:
-        return self._sites.site_ids()
+        return self.site_list.site_ids()
 
 
 def _shown(numbers: Numbers) -> dict[str, Any]:

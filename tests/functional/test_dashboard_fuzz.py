@@ -19,10 +19,14 @@ ROUTES = [
     ("GET", "/dashboard"), ("GET", "/dashboard/login"), ("POST", "/dashboard/login"), ("POST", "/dashboard/logout"),
     ("GET", "/dashboard/static/app.js"), ("GET", "/dashboard/static/{name}"), ("GET", "/stats/sites"),
     ("GET", "/stats/series"), ("GET", "/stats/top"), ("GET", "/stats/events"), ("GET", "/admin/health"),
-    ("GET", "/admin/dlq"), ("POST", "/admin/dlq/redrive"), ("POST", "/admin/tokens"),
+    ("GET", "/admin/dlq"), ("POST", "/admin/dlq/redrive"), ("GET", "/admin/tokens"), ("POST", "/admin/tokens"),
+    ("DELETE", "/admin/tokens/{name}"), ("GET", "/dashboard/invite"),
+    ("POST", "/dashboard/invite"), ("GET", "/admin/sites"), ("POST", "/admin/sites"), ("PATCH", "/admin/sites/{name}"),
+    ("DELETE", "/admin/sites/{name}"), ("GET", "/admin/users"), ("POST", "/admin/users"),
+    ("PATCH", "/admin/users/{name}"), ("DELETE", "/admin/users/{name}"), ("GET", "/admin/audit"),
 ]  # fmt: skip
 PARAMETERS = ["site", "from", "to", "granularity", "by", "limit", "cursor", "name", "page", "referrer", "browser",
-              "device", "event"]  # fmt: skip
+              "device", "event", "code"]  # fmt: skip
 odd_text = st.one_of(
     st.text(max_size=30),
     st.text(st.characters(codec="utf-8"), max_size=30),
@@ -35,12 +39,17 @@ bodies = st.one_of(
     st.none(),
     st.binary(max_size=300),
     st.sampled_from([b"{}", b'{"site": "shop"}', b'{"limit": 5}', b'{"limit": "\xc3\xa9"}', b"[1]",
+                     b'{"name": "x", "scope": "read", "sites": ["shop"]}', b'{"name": "x", "sites": [{}], "role": []}',
+                     b'{"site": "new", "origins": ["https://a.example"], "goals": ["event:x"], "props": 5}',
+                     b'{"retention_days": 1e400, "origins": [null], "ip_handling": {}}', b'{"role": "admin"}',
+                     b'{"name": "\xc3\xa9\xc3\xa9", "role": "viewer", "sites": ["shop", "nope"]}',
+                     b'{"expires_days": true, "name": "t", "scope": "admin"}',
                      b"[" * 3000 + b"]" * 3000, b'{"site": "' + "é".encode() * 40 + b'"}', b"csrf=%C3%A9&password=x",
                      b"csrf=\xff\xfe&token=t.x.1.y.z", b"password=" + b"p" * 4000]),
     st.text(max_size=200).map(str.encode),
 )  # fmt: skip
-CREDENTIALS = ["none", "admin", "viewer", "other-viewer", "session", "session+csrf", "forged", "non-ascii",
-               "cookie-junk"]  # fmt: skip
+CREDENTIALS = ["none", "admin", "viewer", "other-viewer", "session", "session+csrf", "user+csrf", "forged",
+               "non-ascii", "cookie-junk"]  # fmt: skip
 header_values = st.one_of(odd_text, st.sampled_from(["application/json", "application/x-www-form-urlencoded", "*/*"]))
 extra_headers = st.dictionaries(
     st.sampled_from(["Accept", "X-Forwarded-For", "Origin", "X-CSRF-Token", "Cookie", "User-Agent", "Content-Type"]),
@@ -75,15 +84,16 @@ def aws_module() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def credentials(board: Board) -> dict[str, dict[str, str]]:
-    auth = runtime.get().authenticator()
     session = board.session()
+    user = board.session(name="fuzz", password=board.user("fuzz", "viewer", "shop"))
     return {
         "none": {},
-        "admin": {"Authorization": f"Bearer {auth.issue('t', 'admin', 3600)}"},
-        "viewer": {"Authorization": f"Bearer {auth.issue('t', 'site:shop', 3600)}"},
-        "other-viewer": {"Authorization": f"Bearer {auth.issue('t', 'site:other', 3600)}"},
+        "admin": {"Authorization": f"Bearer {board.token('admin')}"},
+        "viewer": {"Authorization": f"Bearer {board.token('read', 'shop')}"},
+        "other-viewer": {"Authorization": f"Bearer {board.token('read', 'other')}"},
         "session": {"Cookie": session["Cookie"]},
         "session+csrf": session,
+        "user+csrf": user,
         "forged": {"Authorization": f"Bearer {FORGED_TOKEN}", "Cookie": "tally_session=s.x.y"},
         "non-ascii": {"Authorization": "Bearer t.é.1.ü.ö", "Cookie": "tally_session=s.é.ü", "X-CSRF-Token": "é"},
         "cookie-junk": {"Cookie": 'tally_session="\\x"; tally_device=d.é.x; ;;=; tally_login=' + "x" * 3000},
@@ -99,10 +109,10 @@ def test_no_input_on_any_dashboard_route_is_a_5xx(
 ) -> None:  # fmt: skip
     method, path = route
     if "{name}" in path:
-        path = "/dashboard/static/" + (static_name.replace("/", "") or "x")
-    # The content type each POST route takes (GET routes take none): anything else is a 415.
-    kind = {"GET": {}, "POST": {"Content-Type": "application/json" if path.startswith("/admin")
-                                else "application/x-www-form-urlencoded"}}[method]  # fmt: skip
+        path = path.replace("{name}", static_name.replace("/", "") or "x")
+    # The content type each POST or PATCH route takes (others take none): anything else is a 415.
+    json_or_form = "application/json" if path.startswith("/admin") else "application/x-www-form-urlencoded"
+    kind = {} if method in ("GET", "DELETE") else {"Content-Type": json_or_form}
     sent = {**kind, **credentials[credential], **headers}
     response = board.request(method, path, query=query or None, headers=sent, body=body)
     statuses[response.status] += 1

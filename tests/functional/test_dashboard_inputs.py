@@ -22,7 +22,7 @@ def board(aws: None, boto: Any) -> Iterator[Board]:
 
 
 def viewer(board: Board) -> str:
-    return runtime.get().authenticator().issue("t", "site:shop", 600)
+    return board.token("read", "shop")
 
 
 @pytest.mark.parametrize("token", NON_ASCII)

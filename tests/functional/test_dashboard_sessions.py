@@ -49,14 +49,25 @@ def test_logout_ends_the_session_on_the_server(board: Board) -> None:
     assert board.request("GET", "/dashboard", headers=cookie).status == 303  # back to the login page
 
 
-def test_a_session_ends_with_the_viewer_token_that_opened_it(board: Board) -> None:
-    token = runtime.get().authenticator().issue("t", "site:shop", 1)  # one second left
+def test_a_session_ends_with_the_api_token_that_opened_it(board: Board) -> None:
+    token = board.token("read", "shop", days=1)
     response = login(board, {"token": token}, ADMIN)
     assert response.status == 303
     cookie = {"Cookie": f"tally_session={cookie_value(response, 'tally_session')}"}
     assert board.request("GET", "/stats/sites", headers=cookie).json() == {"sites": ["shop"]}
-    assert "Max-Age=1;" in response.headers["set-cookie"]  # the browser drops it then, too
-    board.clock[0] += 2
+    token_id = token.split(".")[1]
+    assert runtime.get().accounts().revoke(token_id)
+    assert board.request("GET", "/stats/sites", headers=cookie).status == 401  # revoked: on the next request
+
+
+def test_a_session_never_outlives_the_token_that_opened_it(board: Board) -> None:
+    token = board.token("read", "shop", days=1)
+    board.clock[0] += 86400 - 60  # a minute of the token left
+    response = login(board, {"token": token}, ADMIN)
+    assert response.status == 303 and "Max-Age=60;" in response.headers["set-cookie"]
+    cookie = {"Cookie": f"tally_session={cookie_value(response, 'tally_session')}"}
+    assert board.request("GET", "/stats/sites", headers=cookie).status == 200
+    board.clock[0] += 61
     assert board.request("GET", "/stats/sites", headers=cookie).status == 401
 
 
@@ -96,7 +107,7 @@ def test_the_admins_device_is_not_locked_out_from_a_shared_address(board: Board)
 
 
 def test_a_viewer_token_login_gets_no_device_cookie(board: Board) -> None:
-    token = runtime.get().authenticator().issue("t", "site:shop", 600)
+    token = board.token("read", "shop")
     response = login(board, {"token": token}, ADMIN)
     assert response.status == 303 and "tally_device" not in response.headers["set-cookie"]
 

@@ -7,6 +7,7 @@ examples per operation keeps it quick."""
 
 import hashlib
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,7 +52,7 @@ def local() -> Iterator[LocalPipeline]:
 def credentials(local: LocalPipeline) -> dict[str, dict[str, str]]:
     from dashboard import runtime
 
-    auth = runtime.get().authenticator()
+    accounts = runtime.get().accounts()
     base = local.api.replace("localhost", "127.0.0.1")
     with requests.Session() as client:  # schemathesis's own HTTP client
         form = client.get(f"{base}/dashboard/login", timeout=30)
@@ -70,8 +71,8 @@ def credentials(local: LocalPipeline) -> dict[str, dict[str, str]]:
         assert token, page.text
     return {
         "none": {},
-        "admin": {"Authorization": f"Bearer {auth.issue('t', 'admin', 3600)}"},
-        "viewer": {"Authorization": f"Bearer {auth.issue('t', 'site:shop', 3600)}"},
+        "admin": {"Authorization": f"Bearer {accounts.mint('admin', 'admin', (), 'test', time.time())[1]}"},
+        "viewer": {"Authorization": f"Bearer {accounts.mint('viewer', 'read', ['shop'], 'test', time.time())[1]}"},
         "session": {"Cookie": f"tally_session={session}", "X-CSRF-Token": token[1]},
     }
 

@@ -7,9 +7,11 @@ media types would send.
 
 import base64
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 DASHBOARD_PATHS = ("/dashboard/", "/stats/", "/admin/")
 
@@ -48,8 +50,11 @@ def rest_event(
     binary: bool = True,
     stage: str = "dev",
 ) -> dict[str, Any]:
-    """``stage`` is the API Gateway stage (api_gateway_stage in .chalice/config.json)."""
+    """``stage`` is the API Gateway stage (api_gateway_stage in .chalice/config.json). The
+    resource and path parameters are those of the route ``path`` matches, as API Gateway
+    names them (``/admin/sites/{site}``, ``{"site": "shop"}``)."""
     headers = dict(headers or {})
+    resource, parameters = matched_route(path)
     request_id = str(uuid.uuid4())
     if body is None:
         wire_body: str | None = None
@@ -58,18 +63,18 @@ def rest_event(
     else:
         wire_body = body.decode("utf-8", "replace")
     return {
-        "resource": path,
+        "resource": resource,
         "path": path,
         "httpMethod": method,
         "headers": headers or None,
         "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
         "queryStringParameters": query or None,
         "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "pathParameters": None,
+        "pathParameters": parameters,
         "stageVariables": None,
         "requestContext": {
             "resourceId": "abc123",
-            "resourcePath": path,
+            "resourcePath": resource,
             "httpMethod": method,
             "extendedRequestId": request_id,
             "requestTime": "23/Nov/2026:12:00:00 +0000",
@@ -87,6 +92,18 @@ def rest_event(
         "body": wire_body,
         "isBase64Encoded": binary and body is not None,
     }
+
+
+def matched_route(path: str) -> tuple[str, dict[str, str] | None]:
+    """The route of the app serving ``path`` that API Gateway would match, and its parameters."""
+    for template in app_for(path).routes:
+        if "{" not in template:
+            continue
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        found = re.fullmatch(pattern, path)
+        if found:
+            return template, {name: unquote(value) for name, value in found.groupdict().items()}
+    return path, None
 
 
 @dataclass

@@ -41,32 +41,61 @@ class Board:
         source_ip: str = "203.0.113.9",
     ) -> HttpResponse:
         event = rest_event(method, path, body=body, headers=headers, query=query, source_ip=source_ip)
-        if path.startswith(STATIC):  # API Gateway names the matched resource and its parameters
+        if path.startswith(STATIC):  # any name, slashes too: what the handler gets is what is tested
             event["resource"] = event["requestContext"]["resourcePath"] = STATIC + "{name}"
             event["pathParameters"] = {"name": path.removeprefix(STATIC)}
         return decode_response(app_for(path)(event, LambdaContext()))
 
-    def login(self, password: str | None = None, source_ip: str = "203.0.113.9") -> HttpResponse:
-        form = self.request("GET", "/dashboard/login")
-        nonce = cookie_value(form, "tally_login")
-        csrf = form.body.decode().split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        body = urlencode({"csrf": csrf, "password": self.password if password is None else password}).encode()
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"tally_login={nonce}"}
-        return self.request("POST", "/dashboard/login", body=body, headers=headers, source_ip=source_ip)
+    def login(self, password: str | None = None, source_ip: str = "203.0.113.9", **form: str) -> HttpResponse:
+        """Sign in with the admin password, or with ``form``'s fields (name and password, or token)."""
+        page = self.request("GET", "/dashboard/login")
+        fields = form or {"password": self.password if password is None else password}
+        return self.post_form("/dashboard/login", page, fields, source_ip)
 
-    def session(self) -> dict[str, str]:
-        """Cookie headers of a signed-in admin, and the page's CSRF token."""
-        cookie = f"tally_session={cookie_value(self.login(), 'tally_session')}"
+    def post_form(
+        self, path: str, page: HttpResponse, fields: dict[str, str], source_ip: str = "203.0.113.9"
+    ) -> HttpResponse:
+        """POST a form the way the browser sends ``page``'s form: its CSRF field and login cookie."""
+        nonce = cookie_value(page, "tally_login")
+        csrf = page.body.decode().split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        body = urlencode({"csrf": csrf, **fields}).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"tally_login={nonce}"}
+        return self.request("POST", path, body=body, headers=headers, source_ip=source_ip)
+
+    def session(self, **form: str) -> dict[str, str]:
+        """Cookie headers of a signed-in admin (or of ``form``'s credential), and the CSRF token."""
+        return self.session_of(self.login(**form))
+
+    def session_of(self, signed_in: HttpResponse) -> dict[str, str]:
+        cookie = f"tally_session={cookie_value(signed_in, 'tally_session')}"
         page = self.request("GET", "/dashboard", headers={"Cookie": cookie})
         csrf = page.body.decode().split('name="csrf" content="', 1)[1].split('"', 1)[0]
         return {"Cookie": cookie, "X-CSRF-Token": csrf}
 
     def admin_token(self) -> str:
-        return runtime.get().authenticator().issue("t", "admin", 600)
+        return self.token("admin")
+
+    def token(self, scope: str = "read", *sites: str, days: int | None = None) -> str:
+        """A stored API token (accounts.py), minted as the admin API mints them."""
+        return mint_token(scope, *sites, days=days, now=self.clock[0])
+
+    def user(self, name: str, role: str = "viewer", *sites: str, password: str = "correct horse battery") -> str:
+        """A named user who accepted their invitation; returns the password."""
+        accounts = runtime.get().accounts()
+        code = accounts.invite(name, role, sites, "test", self.clock[0])
+        accounts.accept(code, password, self.clock[0])
+        return password
 
     def get(self, path: str, token: str | None = None, **query: str) -> HttpResponse:
         headers = {"Authorization": f"Bearer {token or self.admin_token()}"}
         return self.request("GET", path, query=query or None, headers=headers)
+
+
+def mint_token(scope: str = "read", *sites: str, days: int | None = None, now: float | None = None) -> str:
+    import time
+
+    accounts = runtime.get().accounts()
+    return accounts.mint(f"test {scope}", scope, sites, "test", time.time() if now is None else now, days)[1]
 
 
 def cookie_value(response: HttpResponse, name: str) -> str:

@@ -29,6 +29,7 @@ FUNCTIONS = {
     "rollup": ("ingest", "rollup"),
     "rollup_worker": ("ingest", "rollup_worker"),
     "dashboard": ("dashboard", "api_handler"),
+    "purge": ("dashboard", "purge"),
 }
 
 FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("tally_lambda_function", default=None)
@@ -171,9 +172,9 @@ def install(recorder: Recorder) -> Any:
     return original
 
 
-def attribute_middleware(http_function: str) -> Any:
+def attribute_middleware(http_function: str, scheduled_function: str = "rollup") -> Any:
     """A Chalice middleware: every AWS call under a handler belongs to that handler's function
-    (``http_function`` for the app's API routes)."""
+    (``http_function`` for the app's API routes, ``scheduled_function`` for its schedule)."""
 
     def middleware(event: Any, get_response: Any) -> Any:
         from chalice.app import CloudWatchEvent, Request, SQSEvent
@@ -184,7 +185,7 @@ def attribute_middleware(http_function: str) -> Any:
             name = str(getattr(event.context, "function_name", ""))
             function = "rollup_worker" if name.endswith("rollup_worker") else "process_events"
         elif isinstance(event, CloudWatchEvent):
-            function = "rollup"
+            function = scheduled_function
         else:
             raise AssertionError(f"no Lambda function for {type(event).__name__}")
         token = FUNCTION.set(function)

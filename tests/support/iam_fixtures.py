@@ -21,7 +21,7 @@ def iam_recorder() -> Iterator[Any]:
     recorder = iam_audit.Recorder()
     original = iam_audit.install(recorder)
     app.register_middleware(iam_audit.attribute_middleware("api_handler"), "all")
-    dashboard_app.register_middleware(iam_audit.attribute_middleware("dashboard"), "all")
+    dashboard_app.register_middleware(iam_audit.attribute_middleware("dashboard", "purge"), "all")
     yield recorder
     BaseClient._make_api_call = original
 

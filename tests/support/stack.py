@@ -78,6 +78,17 @@ class Stack:
                  "resources": [], "detail": {}}  # fmt: skip
         return rollup(event, _context(f"tally-{self.stage}-rollup"))
 
+    def purge(self) -> Any:
+        """The dashboard app's scheduled purge of deleted sites' data."""
+        from dashboard.purge import reset
+        from dashboard_app.app import purge
+
+        reset()  # built from this stage's environment
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                 "account": "123456789012", "time": "2026-11-23T13:20:00Z", "region": "us-east-1",
+                 "resources": [], "detail": {}}  # fmt: skip
+        return purge(event, _context(f"tally-dashboard-{self.stage}-purge"))
+
     def rollup_work(self) -> Any:
         """Every message waiting in the rollup queue, through ``rollup_worker``."""
         from app import rollup_worker

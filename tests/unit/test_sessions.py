@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from dashboard.accounts import Accounts
 from dashboard.auth import Authenticator, AuthError, new_admin
 from dashboard.sessions import (
     BACKOFF_CAP,
@@ -52,10 +53,11 @@ def test_the_table_holds_no_usable_cookie(auth: Authenticator, clock: list[float
 
 
 def test_a_session_never_outlives_its_credential(auth: Authenticator, clock: list[float]) -> None:
-    sessions = Sessions(MemoryAuthStore(), lambda: clock[0])
-    token = auth.issue("t", "site:shop", 1)  # a viewer token with one second left
-    principal, expires = auth.verify_expiring(token, "t")
-    cookie = sessions.open(auth, principal.scope, f"token:{principal.nonce}", expires)
+    store = MemoryAuthStore()
+    sessions = Sessions(store, lambda: clock[0])
+    token, _ = Accounts(store).mint("viewer", "read", ["shop"], "test", clock[0] - 86400 + 1, days=1)
+    assert token.expires_at == clock[0] + 1  # an API token with one second left
+    cookie = sessions.open(auth, token.principal().scope, f"token:{token.id}", token.expires_at)
     assert sessions.resolve(auth, cookie).scope == "site:shop"
     clock[0] += 1.5
     with pytest.raises(AuthError):
