@@ -9,7 +9,7 @@ from typing import Any
 from .auth import AdminRecord, Authenticator, LoginThrottle
 from .errors import Unavailable
 from .health import Pipeline
-from .ssm import read_parameter
+from .ssm import Parameters, SsmParameters
 from .stats import Stats
 
 RECORD_TTL = 300.0  # a rotated password takes effect within five minutes on every instance
@@ -21,14 +21,16 @@ class Runtime:
     parameter: str | None
     pipeline: Pipeline | None = None
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
-    ssm: Any = None
+    ssm: Any = None  # an SSM client for the default SsmParameters (tests hand in moto's)
+    parameters: Parameters | None = None  # where the admin record lives (local mode: SQLite)
     _auth: tuple[float, Authenticator] | None = None
 
     def authenticator(self) -> Authenticator:
         if self._auth is None or self._auth[0] < time.monotonic():
             if not self.parameter:
                 raise Unavailable("no admin credentials are provisioned (set TALLY_ADMIN_PARAMETER)")
-            record = AdminRecord.from_json(read_parameter(self.parameter, self.ssm))
+            parameters = self.parameters or SsmParameters(self.ssm)
+            record = AdminRecord.from_json(parameters.get(self.parameter))
             self._auth = (time.monotonic() + RECORD_TTL, Authenticator(record))
         return self._auth[1]
 
@@ -46,11 +48,14 @@ _runtime: Runtime | None = None
 def get() -> Runtime:
     global _runtime
     if _runtime is None:
-        from tally_contract.sites_dynamodb import DynamoSites
-        from tally_store.dynamodb import DynamoDBStore
+        import tally_store
+        from tally_contract import sites
 
-        stats = Stats(DynamoDBStore.from_environment(), DynamoSites(os.environ.get("TALLY_SITES_TABLE", "")))
-        _runtime = Runtime(stats, os.environ.get("TALLY_ADMIN_PARAMETER") or None)
+        from . import ssm
+
+        stats = Stats(tally_store.from_environment(), sites.from_environment())
+        parameter = os.environ.get("TALLY_ADMIN_PARAMETER") or None
+        _runtime = Runtime(stats, parameter, parameters=ssm.from_environment())
     return _runtime
 
 

@@ -31,10 +31,15 @@ def middlewares() -> list[Callable[..., Any]]:
     traced = tracing.middleware(SERVICE)
     return [
         ConvertToMiddleware(logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)),
-        ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=True)),
+        # Powertools prints the cold-start metric even with metrics disabled (local mode's text).
+        ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=_metrics_enabled())),
         *([traced] if traced else []),
         _accept_header,
     ]
+
+
+def _metrics_enabled() -> bool:
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() not in ("true", "1")
 
 
 def record_outcome(outcome: Any) -> None:

@@ -32,10 +32,10 @@ def rollup(instance: "Rollup | None" = None) -> "Rollup":
     if instance is not None:
         _rollup = instance
     elif _rollup is None:
+        import tally_store
         from tally_aggregates.rollup import Rollup
-        from tally_store.dynamodb import DynamoDBStore
 
-        _rollup = Rollup(DynamoDBStore.from_environment())
+        _rollup = Rollup(tally_store.from_environment())
     return _rollup
 
 

@@ -42,6 +42,10 @@ def worker(
         TALLY_EVENTS_TABLE=where.events_table,
         TALLY_AGGREGATES_TABLE=where.aggregates_table,
     )
+    if where.store_url:  # beside `tally up`: its SQLite store, and its site for Rails producers' jobs
+        os.environ.update(
+            TALLY_STORE_URL=where.store_url, TALLY_DEFAULT_SITE=where.local.site_id if where.local else ""
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30)
     try:

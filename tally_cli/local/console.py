@@ -1,0 +1,62 @@
+"""What `tally up` prints while it runs: one line per processed batch and per rollup that did
+something, for a person (``text``) or as JSON objects (``json``, beside the Powertools EMF
+lines the functions print, for machines)."""
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from processor_lambda.pipeline import Pipeline
+from processor_lambda.results import RecordResult
+from tally_store.base import Store
+
+
+class Console:
+    def __init__(self, log_format: str = "text", stream: TextIO | None = None) -> None:
+        self.json = log_format == "json"
+        self.stream = stream or sys.stdout
+        self._lock = threading.Lock()
+
+    def batch(self, size: int, failed: int, seconds: float, lag: float | None) -> None:
+        lag_text = f"{lag:.2f} s" if lag is not None else "-"
+        self._line(f"batch   {size:>5} jobs  {failed:>3} failed  lag {lag_text:>8}  {seconds * 1000:>6.0f} ms",
+                   kind="batch", size=size, failed=failed, lag=lag, ms=round(seconds * 1000, 1))  # fmt: skip
+
+    def rollup(self, report: dict[str, Any], seconds: float) -> None:
+        if not any(report.get(k) for k in ("sealed", "refreshed", "still_dirty", "packs_removed")):
+            return  # nothing was dirty: an idle pipeline stays quiet
+        text = "  ".join(f"{name.replace('_', ' ')} {value}" for name, value in report.items())
+        self._line(f"rollup  {text}  {seconds * 1000:.0f} ms", kind="rollup", **report, ms=round(seconds * 1000, 1))
+
+    def note(self, text: str) -> None:
+        self._line(text, kind="note")
+
+    def _line(self, text: str, **fields: Any) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        line = json.dumps({"time": time.time(), **fields}) if self.json else f"{stamp} {text}"
+        with self._lock:
+            print(line, file=self.stream, flush=True)
+
+
+class ReportingPipeline(Pipeline):
+    """The processing pipeline, printing one line per batch: jobs, failures, the lag of the
+    batch's oldest event (the processor's heartbeat, read back from the store) and its time."""
+
+    def __init__(self, base: Pipeline, console: Console, store: Store) -> None:
+        super().__init__(base.registry)
+        self.console, self.store = console, store
+
+    def process(self, bodies: Sequence[str | bytes]) -> list[RecordResult]:
+        started, wall = time.perf_counter(), time.time()
+        results = super().process(bodies)
+        seconds = time.perf_counter() - started
+        try:
+            beat = self.store.heartbeat()
+        except Exception:  # noqa: BLE001 - the line is a courtesy; processing already ended
+            beat = None
+        lag = beat.lag if beat is not None and beat.at >= wall - 1 else None
+        self.console.batch(len(results), sum(not r.ok for r in results), seconds, lag)
+        return results
