@@ -3,6 +3,7 @@ something, for a person (``text``) or as JSON objects (``json``, beside the Powe
 lines the functions print, for machines)."""
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -19,6 +20,18 @@ class Console:
         self.json = log_format == "json"
         self.stream = stream or sys.stdout
         self._lock = threading.Lock()
+
+    def install(self, verbose: bool) -> None:
+        """Warnings of the pipeline's own loggers (a worker giving back jobs, a failed settle)
+        as lines of this console; with ``verbose`` their info lines too."""
+        handler = logging.StreamHandler(self.stream)
+        if self.json:
+            handler.setFormatter(_JsonLines())
+        else:
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.INFO if verbose else logging.WARNING)
 
     def batch(self, size: int, failed: int, seconds: float, lag: float | None) -> None:
         lag_text = f"{lag:.2f} s" if lag is not None else "-"
@@ -39,6 +52,12 @@ class Console:
         line = json.dumps({"time": time.time(), **fields}) if self.json else f"{stamp} {text}"
         with self._lock:
             print(line, file=self.stream, flush=True)
+
+
+class _JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"time": record.created, "level": record.levelname, "logger": record.name,
+                           "message": record.getMessage()})  # fmt: skip
 
 
 class ReportingPipeline(Pipeline):

@@ -71,6 +71,7 @@ class LocalPipeline:
 
     def start(self, progress: Any = None) -> config.LocalState:
         step = progress or (lambda _label: None)
+        self.console.install(self.options.verbose)
         ensure_free(self.options.host, self.options.port, "the API")
         home = self._emulated(step) if self.options.aws_emulator else self._embedded(step)
         self._configure_environment(home)

@@ -32,8 +32,13 @@ from tally_contract.queues.sqlite_queue import Settled, SqliteQueue, Taken
 logger = logging.getLogger(__name__)
 
 
+_OURS: set[str] = set()  # the owners of this process's workers
+
+
 def new_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(6).hex()}"
+    owner = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(6).hex()}"
+    _OURS.add(owner)
+    return owner
 
 
 class QueueWorker:
@@ -101,7 +106,7 @@ class QueueWorker:
     def recover(self) -> int:
         """Give back the jobs of workers on this host whose process is gone."""
         host = socket.gethostname()
-        gone = [owner for owner in self.queue.owners() if _gone(owner, host, self.owner)]
+        gone = [owner for owner in self.queue.owners() if _gone(owner, host)]
         return sum(self.queue.release(owner) for owner in gone)
 
     # -- threads --------------------------------------------------------------------------
@@ -140,16 +145,16 @@ class QueueWorker:
             self.stopping.wait(pause)
 
 
-def _gone(owner: str, host: str, me: str) -> bool:
+def _gone(owner: str, host: str) -> bool:
     """Whether ``owner`` (host:pid:nonce) was a process of this host that no longer exists. An
-    owner with this process's pid but not its nonce was an earlier process given the same pid
-    (a container's pid 1, say)."""
+    owner with this process's pid but none of its workers' nonces was an earlier process given
+    the same pid (a container's pid 1, say)."""
     parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit() or owner == me:
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
         return False
     pid = int(parts[1])
     if pid == os.getpid():
-        return True
+        return owner not in _OURS
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
