@@ -10,17 +10,22 @@ from ..errors import translated
 
 @click.command()
 @click.option("--stage", default=None, help="AWS stage; default: the running local pipeline, else dev.")
-def rollup(stage: str | None) -> None:
+@click.option(
+    "--store", "store_url", metavar="URL", help="A store by URL instead: sqlite://<path>, dynamodb://<stage>."
+)
+def rollup(stage: str | None, store_url: str | None) -> None:
     """Recompute every dirty aggregate bucket from raw events (what the schedule runs).
 
     \b
       tally rollup
       tally rollup --stage prod
+      tally rollup --store sqlite:///srv/tally/tally.db
     """
+    import tally_store
     from tally_aggregates.rollup import Rollup
 
-    where = target(stage)
     with translated("rollup"):
-        report = Rollup(where.store()).run()
+        store = tally_store.from_url(store_url) if store_url else target(stage).store()
+        report = Rollup(store).run()
     fields = dataclasses.asdict(report)
     click.echo("  ".join(f"{name.replace('_', ' ')} {value}" for name, value in fields.items()))

@@ -32,7 +32,7 @@ def test_rails_jobs_count_on_the_local_site_through_redis(
     start_up: Any, tmp_path: Path, redis_url: str, redis_client: Any
 ) -> None:
     require_sidekiq()
-    proc, state = start_up("--queue", redis_url)
+    proc, _ = start_up("--queue", redis_url)
     second = subprocess.Popen([sys.executable, "-m", "tally_cli", "worker", "--redis-url", redis_url],
                               env=cli_env(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
