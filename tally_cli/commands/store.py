@@ -3,7 +3,7 @@
 import hashlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -59,17 +59,17 @@ def copy(source: str, target: str, checkpoint: str | None, days_back: int, endpo
                             Checkpoint.open(path, source, target), days_back=days_back)  # fmt: skip
             sites = job.sites()
             units = job.plan(sites)
-            with click.progressbar(length=max(len(units), 1), label="copying", file=sys.stderr) as bar:
-                report = job.run(sites, units, progress=lambda unit: _step(bar, unit))
+            with click.progressbar(length=max(len(units), 1), label=f"copying {len(units)} site hours",
+                                   file=sys.stderr, item_show_func=_shown) as bar:  # fmt: skip
+                report = job.run(sites, units, progress=lambda unit: bar.update(1, unit))
     except OpsError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"copied {report.events} events of {report.units - report.skipped} site hours and {report.sites} "
                f"sites in {report.seconds:.1f} s; {report.skipped} site hours were done before ({path})")  # fmt: skip
 
 
-def _step(bar: Any, unit: tuple[str, str]) -> None:
-    bar.label = f"copying {unit[0]} {unit[1]}"
-    bar.update(1)
+def _shown(unit: tuple[str, str] | None) -> str | None:
+    return f"{unit[0]} {unit[1]}" if unit else None
 
 
 def _open(url: str) -> "tuple[Store, ListedSites]":

@@ -136,6 +136,7 @@ class LocalPipeline:
         if self.options.log_format == "text":
             # EMF lines per request and per batch are for machines (--log-format json).
             os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+            warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
         if not self.options.verbose:
             os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
