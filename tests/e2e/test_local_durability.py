@@ -60,6 +60,11 @@ class Sender(threading.Thread):
             return False  # no answer, or not a 2xx: not accepted (the server may still have queued it)
 
 
+def _left(queue: SqliteQueue) -> int:
+    sizes = queue.sizes("default")
+    return int(sizes["queued"] + sizes["in_flight"] + sizes["retry"] + sizes["dead"])
+
+
 def _stored(path: Path) -> list[str]:
     """Every stored copy's event id (a copy twice would show twice)."""
     return [str(event["event_id"]) for event in SQLiteStore(path).every_event()]
@@ -104,8 +109,7 @@ def test_kill_9_under_load_loses_no_event_that_was_answered_2xx(start_up: Any, t
         assert f"gave back {held} jobs" in again["log"].read_text()
     store_path = tmp_path / "data" / "tally.db"
     wait_for(lambda: accepted <= set(_stored(store_path)), 120, "every accepted event stored", proc)
-    left = lambda: sum(queue.sizes("default")[k] for k in ("queued", "in_flight", "retry", "dead"))  # noqa: E731
-    wait_for(lambda: left() == 0, 60, "an empty queue", proc)
+    wait_for(lambda: _left(queue) == 0, 60, "an empty queue", proc)
     stored = _stored(store_path)
     assert len(stored) == len(set(stored)), "no event stored twice"
     assert set(stored) <= sent, "nothing stored that was not sent"
