@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 @click.option("--rollup-interval", default=60.0, show_default=True, type=click.FloatRange(0.1), help="Seconds.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: a line per batch and rollup; json: JSON lines and the EMF metric lines.")  # fmt: skip
+@click.option("--jobs", multiple=True, metavar="MODULE",
+              help="A module whose register(registry) adds job classes (repeatable): examples.pages.")  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Log every request and the functions' info lines.")
 def up(
     host: str,
@@ -54,6 +56,7 @@ def up(
     visibility_timeout: int,
     rollup_interval: float,
     log_format: str,
+    jobs: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Run the whole pipeline locally until Ctrl-C.
@@ -68,6 +71,7 @@ def up(
       tally up
       tally up --queue redis://127.0.0.1:6379/0
       tally up --aws-emulator --port 8080
+      tally up --jobs examples.pages --jobs examples.outbound
     """
     from ..local.emulator import EmulatorError
     from ..local.pipeline import LocalPipeline, Options
@@ -84,7 +88,7 @@ def up(
     settings = Options(
         host=host, port=port, stage=stage, data_dir=data_dir, queue_url=queue_url, aws_emulator=aws_emulator,
         aws_port=aws_port, batch_size=batch_size, batch_window=batch_window, visibility_timeout=visibility_timeout,
-        rollup_interval=rollup_interval, log_format=log_format, verbose=verbose,
+        rollup_interval=rollup_interval, log_format=log_format, verbose=verbose, jobs=jobs,
     )  # fmt: skip
     pipeline = LocalPipeline(settings)
     # Not an Event set by the handler and waited on untimed: that missed SIGTERM whenever

@@ -46,6 +46,7 @@ class Options:
     rollup_interval: float = 60.0
     log_format: str = "text"
     verbose: bool = False
+    jobs: tuple[str, ...] = ()  # modules whose register(registry) adds job classes (examples.pages)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,10 @@ class LocalPipeline:
         import tally_store
         from processor_lambda.pipeline import build_pipeline
 
-        return ReportingPipeline(build_pipeline(), self.console, tally_store.from_environment())
+        from .jobs import registry_with
+
+        base = build_pipeline(registry_with(self.options.jobs))
+        return ReportingPipeline(base, self.console, tally_store.from_environment())
 
     def _start_processor(self, queue_url: str) -> None:
         scheme = queue_url.partition("://")[0]
