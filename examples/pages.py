@@ -69,11 +69,13 @@ class Pages:
 
 def render(config: dict[str, Any]) -> str:
     title = html.escape(str(config.get("title", "")))
-    sections = "".join(
-        f"<section><h2>{html.escape(str(s.get('heading', '')))}</h2><p>{html.escape(str(s.get('body', '')))}</p></section>"
-        for s in config.get("sections", [])
-    )
+    sections = "".join(_section(section) for section in config.get("sections", []))
     return f"<!doctype html><title>{title}</title><h1>{title}</h1>{sections}"
+
+
+def _section(section: dict[str, Any]) -> str:
+    heading, body = html.escape(str(section.get("heading", ""))), html.escape(str(section.get("body", "")))
+    return f"<section><h2>{heading}</h2><p>{body}</p></section>"
 
 
 def publish_page(pages: Pages, arguments: Sequence[Any]) -> None:
