@@ -1,21 +1,25 @@
 """The SQLite store (base.Store): one database file, plain tables keyed like the protocol's
-types, for a single machine (``tally up``'s default, docs/local-mode.md).
+types, for a single machine (``tally up``'s default, docs/local-mode.md and docs/data-model.md).
 
 - ``events``: one row per (site, event_time, event_id), the stored record as JSON. A
   redelivered event lands on its own key (written once), so there are no copies to clean up.
 - ``counters``: live sums, one row per (bucket, row, metric), added with an upsert.
-- ``sealed``: the rollup's values of a row, as a JSON map set whole (``{}``: sealed to zero).
-- ``buckets``: a bucket's bookkeeping: ``version`` (bumped by every counter update),
-  ``dirty`` (set by every update, cleared by the rollup at that version; a partial index lists
-  the dirty ones), ``sealed_at``.
-- ``salts`` (first writer wins) and ``heartbeats``.
+- ``buckets``: a bucket's bookkeeping, ``version`` (bumped by every marking update) and
+  ``dirty`` (set by a marking update, cleared by the rollup at that version; a partial index
+  lists the dirty ones).
+- ``sealed`` and ``summaries``: what the rollup computed for a bucket, each one row holding
+  the version it was computed at; a write computed at an older version than the one there is
+  refused (sealed: every row as nested JSON, as DynamoDB's ``~sealed`` blob; summaries: the
+  blob as given).
+- ``salts`` (first writer wins) and ``heartbeats`` (by component).
 
-Every write is one ``BEGIN IMMEDIATE`` transaction (tally_contract/sqlite_db.py), so processes
-sharing the file see a batch's counters and its bucket's version move together, and the
-rollup's conditional ``mark_clean`` cannot interleave with an update.
+Every write is one ``BEGIN IMMEDIATE`` transaction (tally_contract/sqlite_db.py): processes
+sharing the file see a batch's counters and its bucket's version move together, and a
+version-guarded write reads and writes under the one write lock.
 """
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from sqlite3 import Connection
@@ -32,26 +36,30 @@ from .memory import Done
 DAY = 86400
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
-  site TEXT NOT NULL, event_time TEXT NOT NULL, event_id TEXT NOT NULL,
-  record TEXT NOT NULL, expires INTEGER NOT NULL,
+  site TEXT NOT NULL, event_time TEXT NOT NULL, event_id TEXT NOT NULL, record TEXT NOT NULL, expires INTEGER NOT NULL,
   PRIMARY KEY (site, event_time, event_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
   site TEXT NOT NULL, granularity TEXT NOT NULL, bucket TEXT NOT NULL, dimension TEXT NOT NULL,
   value TEXT NOT NULL, metric TEXT NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (site, granularity, bucket, dimension, value, metric)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sealed (
-  site TEXT NOT NULL, granularity TEXT NOT NULL, bucket TEXT NOT NULL, dimension TEXT NOT NULL,
-  value TEXT NOT NULL, metrics TEXT NOT NULL,
-  PRIMARY KEY (site, granularity, bucket, dimension, value)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS buckets (
   site TEXT NOT NULL, granularity TEXT NOT NULL, bucket TEXT NOT NULL,
-  version INTEGER NOT NULL, dirty INTEGER NOT NULL, sealed_at REAL, expires INTEGER NOT NULL,
+  version INTEGER NOT NULL, dirty INTEGER NOT NULL, expires INTEGER NOT NULL,
   PRIMARY KEY (site, granularity, bucket)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS buckets_dirty ON buckets (dirty) WHERE dirty = 1;
+CREATE TABLE IF NOT EXISTS sealed (
+  site TEXT NOT NULL, granularity TEXT NOT NULL, bucket TEXT NOT NULL,
+  version INTEGER NOT NULL, rows TEXT NOT NULL, expires INTEGER NOT NULL,
+  PRIMARY KEY (site, granularity, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS summaries (
+  site TEXT NOT NULL, granularity TEXT NOT NULL, bucket TEXT NOT NULL,
+  version INTEGER NOT NULL, blob BLOB NOT NULL, expires INTEGER NOT NULL,
+  PRIMARY KEY (site, granularity, bucket)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS salts (day TEXT PRIMARY KEY, salt BLOB NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL, size INTEGER NOT NULL, lag REAL)
 """
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+Nested = dict[str, dict[str, dict[str, int]]]  # dimension -> value -> metric -> n
 
 
 class SQLiteStore:
@@ -91,9 +99,8 @@ class SQLiteStore:
 
     # Live counters.
     def add_counters(self, updates: Sequence[CounterUpdate], now: float) -> list[CounterUpdate]:
-        sums = [(*_bucket_key(u.bucket), *u.row, metric, n) for u in updates for metric, n in u.deltas.items()]
-        totals = [(*_bucket_key(u.bucket), int(now) + KEEP_SECONDS[u.bucket.granularity])
-                  for u in updates if u.row == TOTAL]  # fmt: skip
+        sums = [(*_key(u.bucket), *u.row, metric, n) for u in updates for metric, n in u.deltas.items()]
+        marks = [(*_key(u.bucket), _expires(u.bucket, now)) for u in updates if u.mark]
         try:
             with self.db.write() as conn:
                 conn.executemany(
@@ -101,9 +108,9 @@ class SQLiteStore:
                     sums,
                 )
                 conn.executemany(
-                    "INSERT INTO buckets VALUES (?, ?, ?, 1, 1, NULL, ?)"
-                    " ON CONFLICT DO UPDATE SET version = version + 1, dirty = 1",
-                    totals,
+                    "INSERT INTO buckets VALUES (?, ?, ?, 1, 1, ?) ON CONFLICT DO UPDATE SET version = version + 1,"
+                    " dirty = 1",
+                    marks,
                 )
         except StorageError:
             return list(updates)  # the transaction rolled back: none of them landed
@@ -111,43 +118,67 @@ class SQLiteStore:
 
     # Sealing.
     def dirty_buckets(self) -> list[Bucket]:
-        found = self.db.rows("SELECT site, granularity, bucket FROM buckets WHERE dirty = 1")
-        return sorted(Bucket(*key) for key in found)
+        return sorted(
+            Bucket(*key) for key in self.db.rows("SELECT site, granularity, bucket FROM buckets WHERE dirty = 1")
+        )
 
     def bucket_state(self, bucket: Bucket) -> BucketState:
         with self.db.connection() as conn:
-            return _state(conn, bucket)
+            return _state(conn, bucket) or BucketState()
 
-    def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float) -> None:
-        key = _bucket_key(bucket)
+    def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float, version: int) -> bool:
+        nested: Nested = {}
+        for (dimension, value), values in sorted(rows.items()):
+            nested.setdefault(dimension, {})[value] = dict(sorted(values.items()))
         with self.db.write() as conn:
-            # Rows the raw events no longer support (a duplicate counted live) seal to zero.
-            zero: dict[Row, Mapping[str, int]] = {row: {} for row in _rows_of(conn, bucket)}
-            zero.update(rows)
-            conn.executemany(
-                "INSERT INTO sealed VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET metrics = excluded.metrics",
-                [(*key, *row, _ENCODE(dict(sorted(values.items())))) for row, values in sorted(zero.items())],
-            )
-            conn.execute(
-                "INSERT INTO buckets VALUES (?, ?, ?, 0, 0, ?, ?)"
-                " ON CONFLICT DO UPDATE SET sealed_at = excluded.sealed_at",
-                (*key, float(int(now)), int(now) + KEEP_SECONDS[bucket.granularity]),
-            )
+            held = conn.execute(
+                "SELECT version FROM sealed WHERE site = ? AND granularity = ? AND bucket = ?", _key(bucket)
+            ).fetchone()
+            if held is not None and held[0] > version:
+                return False
+            conn.execute("INSERT OR REPLACE INTO sealed VALUES (?, ?, ?, ?, ?, ?)",
+                         (*_key(bucket), version, _ENCODE(nested), _expires(bucket, now)))  # fmt: skip
+        return True
+
+    def put_summary(self, bucket: Bucket, blob: bytes, version: int) -> bool:
+        with self.db.write() as conn:
+            held = conn.execute(
+                "SELECT version, blob FROM summaries WHERE site = ? AND granularity = ? AND bucket = ?", _key(bucket)
+            ).fetchone()
+            if held is not None and (held[0] > version or bytes(held[1]) == blob):
+                return False
+            conn.execute("INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, ?, ?, ?)",
+                         (*_key(bucket), version, blob, _expires(bucket, time.time())))  # fmt: skip
+        return True
+
+    def summaries(self, buckets: Sequence[Bucket]) -> dict[Bucket, bytes]:
+        found = {}
+        with self.db.connection() as conn:
+            for bucket in dict.fromkeys(buckets):
+                held = conn.execute(
+                    "SELECT blob FROM summaries WHERE site = ? AND granularity = ? AND bucket = ?", _key(bucket)
+                ).fetchone()
+                if held is not None:
+                    found[bucket] = bytes(held[0])
+        return found
 
     def mark_clean(self, bucket: Bucket, version: int) -> bool:
         with self.db.write() as conn:
             done = conn.execute(
                 "UPDATE buckets SET dirty = 0 WHERE site = ? AND granularity = ? AND bucket = ? AND version = ?",
-                (*_bucket_key(bucket), version),
+                (*_key(bucket), version),
             )
             return done.rowcount == 1
 
     # Reads.
     def counts(self, keys: Sequence[tuple[Bucket, Row]]) -> dict[tuple[Bucket, Row], Counts]:
-        found = {}
+        found: dict[tuple[Bucket, Row], Counts] = {}
+        sealed: dict[Bucket, dict[Row, dict[str, int]] | None] = {}
         with self.db.connection() as conn:
             for bucket, row in dict.fromkeys(keys):
-                counts = _counts(conn, bucket, row)
+                if bucket not in sealed:
+                    sealed[bucket] = _sealed(conn, bucket)
+                counts = _counts(conn, bucket, row, sealed[bucket])
                 if counts is not None:
                     found[(bucket, row)] = counts
         return found
@@ -155,10 +186,17 @@ class SQLiteStore:
     def dimension(self, bucket: Bucket, dimension: str) -> dict[str, Counts]:
         found = {}
         with self.db.connection() as conn:
-            for row in _rows_of(conn, bucket, dimension):
-                counts = _counts(conn, bucket, row)
+            rows = _sealed(conn, bucket)
+            live = conn.execute(
+                "SELECT DISTINCT value FROM counters"
+                " WHERE site = ? AND granularity = ? AND bucket = ? AND dimension = ?",
+                (*_key(bucket), dimension),
+            )
+            values = {value for (value,) in live} | {value for family, value in (rows or {}) if family == dimension}
+            for value in sorted(values):
+                counts = _counts(conn, bucket, (dimension, value), rows)
                 if counts is not None:
-                    found[row[1]] = counts
+                    found[value] = counts
         return found
 
     # Small state.
@@ -168,14 +206,12 @@ class SQLiteStore:
             (salt,) = conn.execute("SELECT salt FROM salts WHERE day = ?", (day,)).fetchone()
         return bytes(salt)
 
-    def put_heartbeat(self, beat: Heartbeat) -> None:
+    def put_heartbeat(self, beat: Heartbeat, name: str = "processor") -> None:
         with self.db.write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO heartbeats VALUES ('processor', ?, ?, ?)", (beat.at, beat.size, beat.lag)
-            )
+            conn.execute("INSERT OR REPLACE INTO heartbeats VALUES (?, ?, ?, ?)", (name, beat.at, beat.size, beat.lag))
 
-    def heartbeat(self) -> Heartbeat | None:
-        found = self.db.rows("SELECT at, size, lag FROM heartbeats WHERE name = 'processor'")
+    def heartbeat(self, name: str = "processor") -> Heartbeat | None:
+        found = self.db.rows("SELECT at, size, lag FROM heartbeats WHERE name = ?", (name,))
         return Heartbeat(*found[0]) if found else None
 
     # For tests and tools: everything stored, as the memory store exposes its dicts.
@@ -183,54 +219,51 @@ class SQLiteStore:
         return [records.from_record(json.loads(record)) for (record,) in self.db.rows("SELECT record FROM events")]
 
     def every_row(self) -> list[tuple[Bucket, Row]]:
-        found = self.db.rows(
-            "SELECT site, granularity, bucket, dimension, value FROM counters"
-            " UNION SELECT site, granularity, bucket, dimension, value FROM sealed"
-        )
-        return [(Bucket(site, g, b), (d, v)) for site, g, b, d, v in found]
+        """Every (bucket, row) with live counters or sealed values."""
+        keys = [(Bucket(s, g, b), (d, v)) for s, g, b, d, v in
+                self.db.rows("SELECT DISTINCT site, granularity, bucket, dimension, value FROM counters")]  # fmt: skip
+        for site, granularity, bucket, text in self.db.rows("SELECT site, granularity, bucket, rows FROM sealed"):
+            keys += [(Bucket(site, granularity, bucket), row) for row in _rows(text)]
+        return list(dict.fromkeys(keys))
 
 
-def _bucket_key(bucket: Bucket) -> tuple[str, str, str]:
+def _key(bucket: Bucket) -> tuple[str, str, str]:
     return bucket.site, bucket.granularity, bucket.id
 
 
-def _rows_of(conn: Connection, bucket: Bucket, dimension: str | None = None) -> list[Row]:
-    """The rows a bucket has, live or sealed (of one dimension if given)."""
-    key = _bucket_key(bucket)
-    if dimension is None:
-        found = conn.execute(
-            "SELECT dimension, value FROM counters WHERE site = ? AND granularity = ? AND bucket = ?"
-            " UNION SELECT dimension, value FROM sealed WHERE site = ? AND granularity = ? AND bucket = ?",
-            key * 2,
-        )
-    else:
-        found = conn.execute(
-            "SELECT dimension, value FROM counters WHERE site = ? AND granularity = ? AND bucket = ? AND dimension = ?"
-            " UNION SELECT dimension, value FROM sealed WHERE site = ? AND granularity = ? AND bucket = ?"
-            " AND dimension = ?",
-            (*key, dimension) * 2,
-        )
-    return sorted((dimension, value) for dimension, value in found)
+def _expires(bucket: Bucket, now: float) -> int:
+    return int(now) + KEEP_SECONDS[bucket.granularity]
 
 
-def _state(conn: Connection, bucket: Bucket) -> BucketState:
+def _rows(text: str) -> dict[Row, dict[str, int]]:
+    nested: Nested = json.loads(text)
+    return {(dimension, value): values for dimension, rows in nested.items() for value, values in rows.items()}
+
+
+def _sealed(conn: Connection, bucket: Bucket) -> dict[Row, dict[str, int]] | None:
+    held = conn.execute("SELECT rows FROM sealed WHERE site = ? AND granularity = ? AND bucket = ?", _key(bucket))
+    found = held.fetchone()
+    return _rows(found[0]) if found is not None else None
+
+
+def _state(conn: Connection, bucket: Bucket) -> BucketState | None:
     found = conn.execute(
-        "SELECT version, dirty, sealed_at FROM buckets WHERE site = ? AND granularity = ? AND bucket = ?",
-        _bucket_key(bucket),
+        "SELECT version, dirty FROM buckets WHERE site = ? AND granularity = ? AND bucket = ?", _key(bucket)
     ).fetchone()
-    return BucketState(found[0], bool(found[1]), found[2]) if found else BucketState()
+    return BucketState(found[0], bool(found[1])) if found else None
 
 
-def _counts(conn: Connection, bucket: Bucket, row: Row) -> Counts | None:
-    key: Any = (*_bucket_key(bucket), *row)
+def _counts(conn: Connection, bucket: Bucket, row: Row, sealed: dict[Row, dict[str, int]] | None) -> Counts | None:
+    """A row as the memory store answers it: absent unless it has live counters, sealed values,
+    or (the total) bookkeeping; a row a sealed bucket lacks reads as sealed to zero."""
+    key: Any = (*_key(bucket), *row)
     live = dict(conn.execute(
         "SELECT metric, n FROM counters WHERE site = ? AND granularity = ? AND bucket = ? AND dimension = ?"
         " AND value = ?", key).fetchall())  # fmt: skip
-    sealed_row = conn.execute(
-        "SELECT metrics FROM sealed WHERE site = ? AND granularity = ? AND bucket = ? AND dimension = ? AND value = ?",
-        key,
-    ).fetchone()
-    if not live and sealed_row is None:
+    state = _state(conn, bucket) if row == TOTAL else None
+    if not live and row != TOTAL and (sealed is None or row not in sealed):
         return None
-    sealed = json.loads(sealed_row[0]) if sealed_row is not None else None
-    return Counts(live, sealed, _state(conn, bucket) if row == TOTAL else BucketState())
+    if not live and row == TOTAL and sealed is None and state is None:
+        return None
+    values = dict(sealed.get(row, {})) if sealed is not None else None
+    return Counts(live, values, state or BucketState())

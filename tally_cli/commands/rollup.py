@@ -14,7 +14,7 @@ from ..errors import translated
     "--store", "store_url", metavar="URL", help="A store by URL instead: sqlite://<path>, dynamodb://<stage>."
 )
 def rollup(stage: str | None, store_url: str | None) -> None:
-    """Recompute every dirty aggregate bucket from raw events (what the schedule runs).
+    """Seal every dirty aggregate bucket now: minutes from raw events, then their hours and days.
 
     \b
       tally rollup
@@ -26,6 +26,6 @@ def rollup(stage: str | None, store_url: str | None) -> None:
 
     with translated("rollup"):
         store = tally_store.from_url(store_url) if store_url else target(stage).store()
-        report = Rollup(store).run()
+        report = Rollup(store).settle()
     fields = dataclasses.asdict(report)
     click.echo("  ".join(f"{name.replace('_', ' ')} {value}" for name, value in fields.items()))

@@ -39,9 +39,11 @@ class Console:
                    kind="batch", size=size, failed=failed, lag=lag, ms=round(seconds * 1000, 1))  # fmt: skip
 
     def rollup(self, report: dict[str, Any], seconds: float) -> None:
-        if not any(report.get(k) for k in ("sealed", "refreshed", "still_dirty", "packs_removed")):
-            return  # nothing was dirty: an idle pipeline stays quiet
-        text = "  ".join(f"{name.replace('_', ' ')} {value}" for name, value in report.items())
+        if not any(report.get(k) for k in ("planned", "sealed", "still_dirty", "packs_removed")):
+            return  # nothing to seal: an idle pipeline stays quiet
+        shown = ("planned", "sealed", "still_dirty", "waiting", "events_read", "summaries_read")
+        text = "  ".join(f"{name.replace('_', ' ')} {report.get(name, 0)}" for name in shown)
+        text += f"  oldest unsealed {float(report.get('oldest_unsealed') or 0):.0f} s"
         self._line(f"rollup  {text}  {seconds * 1000:.0f} ms", kind="rollup", **report, ms=round(seconds * 1000, 1))
 
     def note(self, text: str) -> None:

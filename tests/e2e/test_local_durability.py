@@ -115,7 +115,7 @@ def test_kill_9_under_load_loses_no_event_that_was_answered_2xx(start_up: Any, t
     assert set(stored) <= sent, "nothing stored that was not sent"
     # Sealed as the rollup seals them once the buckets have closed: each stored event counted once.
     store = SQLiteStore(store_path)
-    Rollup(store, clock=lambda: 4102444800.0).run()  # 2100-01-01: every bucket closed
+    Rollup(store, clock=lambda: 4102444800.0).settle()  # 2100-01-01: every bucket closed
     days = {event["event_time"][:10] for event in store.every_event()}
     total = store.counts([(Bucket("local", "d", day), ("total", "")) for day in days])
     assert sum((counts.sealed or {}).get("ev", 0) for counts in total.values()) == len(stored)

@@ -137,7 +137,7 @@ def test_copy_dynamodb_to_sqlite_while_ingest_keeps_queuing(
     assert sender.refused == 0, "ingest answered 2xx all along"
     stored = [e["event_id"] for e in store.every_event()]
     assert len(stored) == len(set(stored)) and set(stored) <= accepted | set(sender.sent)
-    Rollup(store, clock=lambda: 4102444800.0).run()  # every bucket closed: sealed from the raw events
+    Rollup(store, clock=lambda: 4102444800.0).settle()  # every bucket closed: sealed from the raw events
     days = sorted({e["event_time"][:10] for e in store.every_event()})
     totals = store.counts([(Bucket("local", "d", day), TOTAL) for day in days])
     assert sum((c.sealed or {}).get("ev", 0) for c in totals.values()) == len(stored)

@@ -82,7 +82,7 @@ def test_dynamodb_to_sqlite_resumes_after_a_crash_and_seals_the_same_totals(sour
 
     target = SQLiteStore(db)
     assert len({e["event_id"] for e in target.every_event()}) == len(source.stored()) == HOURS * 6
-    Rollup(target, clock=lambda: LATER).run()
+    Rollup(target, clock=lambda: LATER).settle()
     assert _sealed(target, keys) == want
     assert not target.dirty_buckets()
 
@@ -99,7 +99,7 @@ def test_sqlite_back_to_dynamodb(source: Processor, tmp_path: Path, boto: Any) -
     back_sites = DynamoSites(create_table(client, "back", "SitesTable"), client=client)
     there = Processor(SQLiteStore(db), SQLiteSites(db), source.registry, source.pipeline, source.everything)
     _copy(there, back, back_sites, tmp_path / "back.json")
-    Rollup(back, clock=lambda: LATER).run()
+    Rollup(back, clock=lambda: LATER).settle()
     assert _sealed(back, keys) == _sealed(source.store, keys)
     assert back_sites.by_id("shop") == source.sites.by_id("shop")
 

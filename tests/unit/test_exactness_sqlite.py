@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tests.support.processor_harness import sqlite_processor
 from tests.unit.test_exactness import check
 
-EXAMPLES = 15
+EXAMPLES = 12
 
 
 @pytest.fixture
