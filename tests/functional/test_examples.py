@@ -147,15 +147,20 @@ def test_a_page_is_rendered_once_in_the_background_and_served_from_the_cache(
     assert "has no version 9" in dead["error_message"] and backend.retries() == []
 
 
+def _poster(backend: Sqlite | Redis, tmp_path: Path, server: Api, record_id: int, text: str) -> tuple[Any, Any]:
+    """A worker running PostRecordJob against ``server``, and its records with one in them."""
+    records = outbound.Records(tmp_path / "records")
+    records.put(record_id, {"text": text})
+    registry = Registry()
+    outbound.register(registry, records, server.url)
+    return backend.worker(Pipeline(registry)), records
+
+
 def test_an_outbound_call_is_retried_on_sidekiqs_schedule_until_the_api_takes_it(
     backend: Sqlite | Redis, tmp_path: Path, api: Any
 ) -> None:
     server = api(failures=2)
-    records = outbound.Records(tmp_path / "records")
-    records.put(7, {"text": "We shipped!"})
-    registry = Registry()
-    outbound.register(registry, records, server.url)
-    worker = backend.worker(Pipeline(registry))
+    worker, records = _poster(backend, tmp_path, server, 7, "We shipped!")
     jid = outbound.enqueue(backend.queue, 7)
     for attempt in range(2):
         started = time.time()
@@ -179,11 +184,7 @@ def test_a_refused_call_and_a_missing_record_go_to_the_dead_set_at_once(
     backend: Sqlite | Redis, tmp_path: Path, api: Any
 ) -> None:
     server = api(failures=1, status=422)
-    records = outbound.Records(tmp_path / "records")
-    records.put(1, {"text": "spam"})
-    registry = Registry()
-    outbound.register(registry, records, server.url)
-    worker = backend.worker(Pipeline(registry))
+    worker, _ = _poster(backend, tmp_path, server, 1, "spam")
     outbound.enqueue(backend.queue, 1)
     outbound.enqueue(backend.queue, 404)
     assert worker.work_once() == 2
@@ -194,11 +195,7 @@ def test_a_refused_call_and_a_missing_record_go_to_the_dead_set_at_once(
 
 def test_retries_run_out_into_the_dead_set(backend: Sqlite | Redis, tmp_path: Path, api: Any) -> None:
     server = api(failures=100)
-    records = outbound.Records(tmp_path / "records")
-    records.put(3, {"text": "hello"})
-    registry = Registry()
-    outbound.register(registry, records, server.url)
-    worker = backend.worker(Pipeline(registry))
+    worker, _ = _poster(backend, tmp_path, server, 3, "hello")
     outbound.enqueue(backend.queue, 3, retry=2)  # the job's own limit, as `sidekiq_options retry: 2`
     assert worker.work_once() == 1 and backend.make_due(worker) == 1
     assert worker.work_once() == 1 and backend.make_due(worker) == 1

@@ -19,11 +19,11 @@ def roll_up_and_store(dynamodb: Any, ledger: Any) -> tuple[list[str], int]:
 
     store = DynamoDBStore.from_environment(Calls(dynamodb))
     before = stored_ids(dynamodb, store.events_table)
-    Rollup(store, clock=lambda: time.time() + 3 * 86400).run()
+    Rollup(store, clock=lambda: time.time() + 3 * 86400).settle()  # minutes, then their hours and days
     stored = stored_ids(dynamodb, store.events_table)  # after the rollup removed redundant packs
     ledger.store(stored)
     ledger.notes["extra_copies_before_rollup"] = len(before) - len(set(before))
-    return stored, sealed_total(dynamodb, store.aggregates_table)
+    return stored, sealed_total(dynamodb, store)
 
 
 def stored_ids(dynamodb: Any, table: str) -> list[str]:
@@ -62,11 +62,15 @@ def redis_dead_letters(client: Any) -> dict[str, str]:
     return dead
 
 
-def sealed_total(dynamodb: Any, aggregates_table: str) -> int:
-    """Sum of the sealed per-day event totals the rollup wrote (tally_store.dynamodb's layout)."""
-    total = 0
-    for page in dynamodb.get_paginator("scan").paginate(TableName=aggregates_table):
+def sealed_total(dynamodb: Any, store: Any) -> int:
+    """Sum of the sealed per-day event totals the rollup wrote, read through the store (the
+    day buckets found by their live total rows)."""
+    from tally_store.base import TOTAL, Bucket
+
+    days = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=store.aggregates_table):
         for item in page["Items"]:
             if "#d#" in item["pk"]["S"] and item["sk"]["S"] == "total#":
-                total += int(item.get("sealed", {}).get("M", {}).get("ev", {}).get("N", 0))
-    return total
+                site, _, day = item["pk"]["S"].rsplit("#", 2)
+                days.append((Bucket(site, "d", day), TOTAL))
+    return sum((counts.sealed or {}).get("ev", 0) for counts in store.counts(days).values())
