@@ -20,6 +20,7 @@ class Console:
         self.json = log_format == "json"
         self.stream = stream or sys.stdout
         self._lock = threading.Lock()
+        self._handler: logging.Handler | None = None
 
     def install(self, verbose: bool) -> None:
         """Warnings of the pipeline's own loggers (a worker giving back jobs, a failed settle)
@@ -32,6 +33,12 @@ class Console:
         root = logging.getLogger()
         root.addHandler(handler)
         root.setLevel(logging.INFO if verbose else logging.WARNING)
+        self._handler = handler
+
+    def uninstall(self) -> None:
+        if self._handler is not None:
+            logging.getLogger().removeHandler(self._handler)
+            self._handler = None
 
     def batch(self, size: int, failed: int, seconds: float, lag: float | None) -> None:
         lag_text = f"{lag:.2f} s" if lag is not None else "-"

@@ -242,3 +242,4 @@ class LocalPipeline:
             thread.join(30)
         if self.emulator is not None:
             self.emulator.stop()
+        self.console.uninstall()
