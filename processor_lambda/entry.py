@@ -4,6 +4,7 @@ Tests (and local mode) hand in their own pipeline or rollup instead."""
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .pipeline import Pipeline, build_pipeline
@@ -32,11 +33,20 @@ def rollup(instance: "Rollup | None" = None) -> "Rollup":
     if instance is not None:
         _rollup = instance
     elif _rollup is None:
-        import tally_store
-        from tally_aggregates.rollup import Rollup
-
-        _rollup = Rollup(tally_store.from_environment())
+        _rollup = build_rollup()
     return _rollup
+
+
+def build_rollup(clock: "Callable[[], float]" = time.time) -> "Rollup":
+    """The rollup as the functions run it, configured from the environment."""
+    import tally_store
+    from tally_aggregates.rollup import Rollup
+    from tally_contract import sites as site_stores
+
+    from .request_job import SiteSettings, declared
+
+    sites = SiteSettings(site_stores.from_environment().by_id)  # local mode: TALLY_STORE_URL's sites
+    return Rollup(tally_store.from_environment(), declared=lambda site: declared(sites, site), clock=clock)
 
 
 def reset() -> None:

@@ -27,6 +27,8 @@ class Site:
     ip_handling: str = "truncate"
     retention_days: int = 395
     rate_limit: int = 0  # events per second per ingest instance; 0 = no limit
+    goals: tuple[str, ...] = ()  # event:<name> or page:<path pattern> (tally_aggregates/declared.py)
+    props: tuple[str, ...] = ()  # custom property keys counted in the aggregates
 
     def allows_origin(self, origin: str) -> bool:
         return any(_origin_matches(pattern, origin.lower()) for pattern in self.origins)

@@ -63,6 +63,8 @@ def to_item(site: Site) -> dict[str, Any]:
         "retention_days": {"N": str(site.retention_days)},
         "rate_limit": {"N": str(site.rate_limit)},
         "origins": {"L": [{"S": origin} for origin in site.origins]},
+        "goals": {"L": [{"S": goal} for goal in site.goals]},
+        "props": {"L": [{"S": key} for key in site.props]},
     }
     return item
 
@@ -77,4 +79,6 @@ def from_item(item: dict[str, Any]) -> Site:
         ip_handling=item.get("ip_handling", {}).get("S", "truncate"),
         retention_days=int(item.get("retention_days", {}).get("N", "395")),
         rate_limit=int(item.get("rate_limit", {}).get("N", "0")),
+        goals=tuple(entry["S"] for entry in item.get("goals", {}).get("L", [])),
+        props=tuple(entry["S"] for entry in item.get("props", {}).get("L", [])),
     )

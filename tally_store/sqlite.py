@@ -7,10 +7,10 @@ types, for a single machine (``tally up``'s default, docs/local-mode.md and docs
 - ``buckets``: a bucket's bookkeeping, ``version`` (bumped by every marking update) and
   ``dirty`` (set by a marking update, cleared by the rollup at that version; a partial index
   lists the dirty ones).
-- ``sealed`` and ``summaries``: what the rollup computed for a bucket, each one row holding
-  the version it was computed at; a write computed at an older version than the one there is
-  refused (sealed: every row as nested JSON, as DynamoDB's ``~sealed`` blob; summaries: the
-  blob as given).
+- ``sealed`` and ``blobs``: what the rollup computed for a bucket, each row holding the
+  version it was computed at; a write computed at an older version than the one there, or
+  equal to what is there, is refused (sealed: every row as nested JSON, as DynamoDB's
+  ``~sealed`` blob; blobs: the rollup's named blobs, summary, ids, excludes, as given).
 - ``salts`` (first writer wins) and ``heartbeats`` (by component).
 
 Every write is one ``BEGIN IMMEDIATE`` transaction (tally_contract/sqlite_db.py): processes
@@ -51,10 +51,10 @@ CREATE TABLE IF NOT EXISTS sealed (
   site TEXT NOT NULL, granularity TEXT NOT NULL, bucket TEXT NOT NULL,
   version INTEGER NOT NULL, rows TEXT NOT NULL, expires INTEGER NOT NULL,
   PRIMARY KEY (site, granularity, bucket)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS summaries (
-  site TEXT NOT NULL, granularity TEXT NOT NULL, bucket TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS blobs (
+  site TEXT NOT NULL, granularity TEXT NOT NULL, bucket TEXT NOT NULL, name TEXT NOT NULL,
   version INTEGER NOT NULL, blob BLOB NOT NULL, expires INTEGER NOT NULL,
-  PRIMARY KEY (site, granularity, bucket)) WITHOUT ROWID;
+  PRIMARY KEY (site, granularity, bucket, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS salts (day TEXT PRIMARY KEY, salt BLOB NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL, size INTEGER NOT NULL, lag REAL)
 """
@@ -88,11 +88,7 @@ class SQLiteStore:
             " ORDER BY event_time, event_id",
             (site, start, end),
         )
-        unique: dict[str, Event] = {}
-        for event_id, record in found:
-            if event_id not in unique:
-                unique[event_id] = records.from_record(json.loads(record))
-        return EventsRead(list(unique.values()), len(found))
+        return EventsRead(records.earliest(records.from_record(json.loads(r)) for _, r in found), len(found))
 
     def remove_duplicates(self, read: EventsRead) -> int:
         return 0  # an event is one row however often it was written
@@ -132,31 +128,34 @@ class SQLiteStore:
             nested.setdefault(dimension, {})[value] = dict(sorted(values.items()))
         with self.db.write() as conn:
             held = conn.execute(
-                "SELECT version FROM sealed WHERE site = ? AND granularity = ? AND bucket = ?", _key(bucket)
+                "SELECT version, rows FROM sealed WHERE site = ? AND granularity = ? AND bucket = ?", _key(bucket)
             ).fetchone()
-            if held is not None and held[0] > version:
+            text = _ENCODE(nested)
+            if held is not None and (held[0] > version or held[1] == text):
                 return False
             conn.execute("INSERT OR REPLACE INTO sealed VALUES (?, ?, ?, ?, ?, ?)",
-                         (*_key(bucket), version, _ENCODE(nested), _expires(bucket, now)))  # fmt: skip
+                         (*_key(bucket), version, text, _expires(bucket, now)))  # fmt: skip
         return True
 
-    def put_summary(self, bucket: Bucket, blob: bytes, version: int) -> bool:
+    def put_blob(self, bucket: Bucket, name: str, blob: bytes, version: int) -> bool:
         with self.db.write() as conn:
             held = conn.execute(
-                "SELECT version, blob FROM summaries WHERE site = ? AND granularity = ? AND bucket = ?", _key(bucket)
+                "SELECT version, blob FROM blobs WHERE site = ? AND granularity = ? AND bucket = ? AND name = ?",
+                (*_key(bucket), name),
             ).fetchone()
             if held is not None and (held[0] > version or bytes(held[1]) == blob):
                 return False
-            conn.execute("INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, ?, ?, ?)",
-                         (*_key(bucket), version, blob, _expires(bucket, time.time())))  # fmt: skip
+            conn.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (*_key(bucket), name, version, blob, _expires(bucket, time.time())))  # fmt: skip
         return True
 
-    def summaries(self, buckets: Sequence[Bucket]) -> dict[Bucket, bytes]:
+    def blobs(self, buckets: Sequence[Bucket], name: str) -> dict[Bucket, bytes]:
         found = {}
         with self.db.connection() as conn:
             for bucket in dict.fromkeys(buckets):
                 held = conn.execute(
-                    "SELECT blob FROM summaries WHERE site = ? AND granularity = ? AND bucket = ?", _key(bucket)
+                    "SELECT blob FROM blobs WHERE site = ? AND granularity = ? AND bucket = ? AND name = ?",
+                    (*_key(bucket), name),
                 ).fetchone()
                 if held is not None:
                     found[bucket] = bytes(held[0])

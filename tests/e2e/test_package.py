@@ -211,8 +211,9 @@ def check_request(report: dict[str, Any]) -> None:
     assert job["queue"] == "default" and job["jid"], job
     assert job["args"][0]["url"] == PAGE, job["args"]
     assert job["args"][0]["event_id"] == body["event_id"], (job["args"], body)
-    handled = {"APIHandler": True, "ProcessEvents": True, "Rollup": True, "RollupWorker": True}
-    assert report["handlers"] == handled, report["handlers"]
+    assert report["handlers"] == {"APIHandler": True, "ProcessEvents": True, "Rollup": True, "RollupWorker": True}, (
+        report["handlers"]
+    )
 
 
 def test_chalice_package_serves_a_request_from_the_zip_alone(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from processor_lambda.request_job import SiteSettings, declared
 from tally_aggregates.rollup import Rollup
 from tally_contract.sites_sqlite import SQLiteSites
 from tally_ops.errors import OpsError
@@ -53,6 +54,12 @@ def _copy(source: Processor, target: Store, sites: Any, checkpoint: Path) -> Any
     return job.run(sites_found, job.plan(sites_found))
 
 
+def _rollup(store: Store, sites: Any) -> None:
+    """The target's rollup, with its sites' goals and counted properties, as the functions run it."""
+    settings = SiteSettings(sites.by_id)
+    Rollup(store, declared=lambda site: declared(settings, site), clock=lambda: LATER).settle()
+
+
 class Crashing(SQLiteStore):
     """Dies (as a killed process would) on the ``after``-th write."""
 
@@ -82,7 +89,7 @@ def test_dynamodb_to_sqlite_resumes_after_a_crash_and_seals_the_same_totals(sour
 
     target = SQLiteStore(db)
     assert len({e["event_id"] for e in target.every_event()}) == len(source.stored()) == HOURS * 6
-    Rollup(target, clock=lambda: LATER).settle()
+    _rollup(target, sites)
     assert _sealed(target, keys) == want
     assert not target.dirty_buckets()
 
@@ -99,7 +106,7 @@ def test_sqlite_back_to_dynamodb(source: Processor, tmp_path: Path, boto: Any) -
     back_sites = DynamoSites(create_table(client, "back", "SitesTable"), client=client)
     there = Processor(SQLiteStore(db), SQLiteSites(db), source.registry, source.pipeline, source.everything)
     _copy(there, back, back_sites, tmp_path / "back.json")
-    Rollup(back, clock=lambda: LATER).settle()
+    _rollup(back, back_sites)
     assert _sealed(back, keys) == _sealed(source.store, keys)
     assert back_sites.by_id("shop") == source.sites.by_id("shop")
 
