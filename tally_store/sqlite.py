@@ -207,7 +207,10 @@ class SQLiteStore:
 
     def put_heartbeat(self, beat: Heartbeat, name: str = "processor") -> None:
         with self.db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO heartbeats VALUES (?, ?, ?, ?)", (name, beat.at, beat.size, beat.lag))
+            lag = round(beat.lag, 3) if beat.lag is not None else None  # milliseconds, as DynamoDB's keeps
+            conn.execute(
+                "INSERT OR REPLACE INTO heartbeats VALUES (?, ?, ?, ?)", (name, round(beat.at, 3), beat.size, lag)
+            )
 
     def heartbeat(self, name: str = "processor") -> Heartbeat | None:
         found = self.db.rows("SELECT at, size, lag FROM heartbeats WHERE name = ?", (name,))
