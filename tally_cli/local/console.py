@@ -71,11 +71,12 @@ class _JsonLines(logging.Formatter):
 
 class ReportingPipeline(Pipeline):
     """The processing pipeline, printing one line per batch: jobs, failures, the lag of the
-    batch's oldest event (the processor's heartbeat, read back from the store) and its time."""
+    batch's oldest event (the processor's heartbeat, read back from the store) and its time;
+    with ``emf`` (JSON output, a worker's batch) also the processor's EMF metric line."""
 
-    def __init__(self, base: Pipeline, console: Console, store: Store) -> None:
+    def __init__(self, base: Pipeline, console: Console, store: Store, *, emf: bool = False) -> None:
         super().__init__(base.registry)
-        self.console, self.store = console, store
+        self.console, self.store, self.emf = console, store, emf
 
     def process(self, bodies: Sequence[str | bytes]) -> list[RecordResult]:
         started, wall = time.perf_counter(), time.time()
@@ -86,5 +87,11 @@ class ReportingPipeline(Pipeline):
         except Exception:  # noqa: BLE001 - the line is a courtesy; processing already ended
             beat = None
         lag = beat.lag if beat is not None and beat.at >= wall - 1 else None
-        self.console.batch(len(results), sum(not r.ok for r in results), seconds, lag)
+        failed = sum(not r.ok for r in results)
+        self.console.batch(len(results), failed, seconds, lag)
+        if self.emf:  # the batch's EMF line, as the SQS function prints it (dead letters: the worker's)
+            from processor_lambda import observability
+
+            observability.record_batch(len(results), failed, 0, started)
+            observability.metrics.flush_metrics()
         return results

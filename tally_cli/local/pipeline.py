@@ -160,14 +160,17 @@ class LocalPipeline:
         )
         self.http.start()
 
-    def _pipeline(self) -> ReportingPipeline:
+    def _pipeline(self, *, emf: bool = True) -> ReportingPipeline:
+        """``emf``: print the batch's metric line here (JSON output; the SQS entry point records
+        its own)."""
         import tally_store
         from processor_lambda.pipeline import build_pipeline
 
         from .jobs import registry_with
 
         base = build_pipeline(registry_with(self.options.jobs))
-        return ReportingPipeline(base, self.console, tally_store.from_environment())
+        json_output = emf and self.options.log_format == "json"
+        return ReportingPipeline(base, self.console, tally_store.from_environment(), emf=json_output)
 
     def _start_processor(self, queue_url: str) -> None:
         scheme = queue_url.partition("://")[0]
@@ -206,13 +209,24 @@ class LocalPipeline:
         from .emulator import REGION
         from .event_source import SqsEventSource
 
-        entry.sqs_handler(self._pipeline())
+        entry.sqs_handler(self._pipeline(emf=False))
         source = SqsEventSource(
-            aws.client("sqs"), queue_url, entry.handle_sqs, batch_size=self.options.batch_size or 100,
+            aws.client("sqs"), queue_url, self._handle_sqs, batch_size=self.options.batch_size or 100,
             batch_window=self.options.batch_window,
             report_failures=os.environ.get("TALLY_REPORT_BATCH_ITEM_FAILURES", "").lower() == "true", region=REGION,
         )  # fmt: skip
         self._spawn("event-source", source.run, source.stopping)
+
+    def _handle_sqs(self, event: dict[str, Any]) -> Any:
+        """The SQS function's entry point, its metrics flushed after each batch as Lambda's
+        middleware does (JSON output; with text they are not added at all)."""
+        from processor_lambda import entry, observability
+
+        try:
+            return entry.handle_sqs(event)
+        finally:
+            if self.options.log_format == "json":
+                observability.metrics.flush_metrics()
 
     def _start_rollup(self) -> None:
         from processor_lambda import entry

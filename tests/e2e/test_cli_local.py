@@ -203,3 +203,18 @@ def test_make_install_puts_a_tally_command_in_the_venv(tmp_path: Path) -> None:
     imported = subprocess.run([sys.executable, "-c", code], env=cli_env(tmp_path), cwd=tmp_path, capture_output=True,
                               text=True, timeout=60, check=True)  # fmt: skip
     assert imported.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_up_log_format_json_keeps_the_emf_lines(start_up: Any, tmp_path: Path) -> None:
+    proc, state = start_up("--log-format", "json")
+    events = [{"url": "https://shop.example.com/", "ip": "203.0.113.4", "user_agent": HUMAN}] * 3
+    assert _post(state["api_url"], state["write_key"], state["secret_key"], events)["accepted"] == 3
+    wait_for(lambda: '"kind": "batch"' in state["log"].read_text(), 60, "a batch line", proc)
+    output = _stop_and_check(proc, state, signal.SIGTERM)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    batch = next(line for line in lines if line.get("kind") == "batch")
+    assert (batch["size"], batch["failed"]) == (3, 0)  # a job an event
+    metrics = {
+        m["Name"] for line in lines for d in line.get("_aws", {}).get("CloudWatchMetrics", []) for m in d["Metrics"]
+    }
+    assert {"EventsAccepted", "BatchSize", "RecordsProcessed"} <= metrics
