@@ -3,12 +3,16 @@ their own pieces through ``configure``."""
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .auth import AdminRecord, Authenticator, LoginThrottle
+from tally_contract.clientip import Network, parse_networks
+
+from .auth import AdminRecord, Authenticator
 from .errors import Unavailable
 from .health import Pipeline
+from .sessions import AuthStore, LoginBackoff, Sessions
 from .ssm import Parameters, SsmParameters
 from .stats import Stats
 
@@ -20,9 +24,11 @@ class Runtime:
     stats: Stats
     parameter: str | None
     pipeline: Pipeline | None = None
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
     ssm: Any = None  # an SSM client for the default SsmParameters (tests hand in moto's)
     parameters: Parameters | None = None  # where the admin record lives (local mode: SQLite)
+    auth_store: AuthStore | None = None  # built on first use: TALLY_AUTH_TABLE, or local mode's file
+    trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
+    clock: Callable[[], float] = time.time
     _auth: tuple[float, Authenticator] | None = None
 
     def authenticator(self) -> Authenticator:
@@ -30,9 +36,32 @@ class Runtime:
             if not self.parameter:
                 raise Unavailable("no admin credentials are provisioned (set TALLY_ADMIN_PARAMETER)")
             parameters = self.parameters or SsmParameters(self.ssm)
-            record = AdminRecord.from_json(parameters.get(self.parameter))
-            self._auth = (time.monotonic() + RECORD_TTL, Authenticator(record))
+            try:
+                record = AdminRecord.from_json(parameters.get(self.parameter))
+            except ValueError as exc:
+                raise Unavailable(f"admin parameter {self.parameter}: {exc}") from None
+            self._auth = (time.monotonic() + RECORD_TTL, Authenticator(record, self.clock))
         return self._auth[1]
+
+    def store(self) -> AuthStore:
+        if self.auth_store is None and os.environ.get("TALLY_STORE_URL", "").startswith("sqlite://"):
+            from .sessions_sqlite import SQLiteAuthStore  # local mode: beside the admin record
+
+            self.auth_store = SQLiteAuthStore(os.environ["TALLY_STORE_URL"].removeprefix("sqlite://"))
+        if self.auth_store is None:
+            table = os.environ.get("TALLY_AUTH_TABLE")
+            if not table:
+                raise Unavailable("no session store is configured (set TALLY_AUTH_TABLE)")
+            from .sessions_dynamodb import DynamoAuthStore
+
+            self.auth_store = DynamoAuthStore(table)
+        return self.auth_store
+
+    def sessions(self) -> Sessions:
+        return Sessions(self.store(), self.clock)
+
+    def backoff(self) -> LoginBackoff:
+        return LoginBackoff(self.store(), self.clock)
 
     def queue_pipeline(self) -> Pipeline:
         if self.pipeline is None:
@@ -54,8 +83,12 @@ def get() -> Runtime:
         from . import ssm
 
         stats = Stats(tally_store.from_environment(), sites.from_environment())
-        parameter = os.environ.get("TALLY_ADMIN_PARAMETER") or None
-        _runtime = Runtime(stats, parameter, parameters=ssm.from_environment())
+        _runtime = Runtime(
+            stats,
+            os.environ.get("TALLY_ADMIN_PARAMETER") or None,
+            parameters=ssm.from_environment(),
+            trusted_proxies=parse_networks(os.environ.get("TALLY_TRUSTED_PROXIES", "")),
+        )
     return _runtime
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from tally_contract.clientip import client_ip
 from tally_contract.errors import QueueUnavailable, StoreUnavailable
 
 from . import body, cors, observability, runtime
-from .clientip import client_ip
 from .errors import IngestError, OriginNotAllowed
 from .responses import error_response, json_response, pixel_response
 from .service import Sender, accept

@@ -118,7 +118,8 @@ def accept(rt: Runtime, payload: Any, sender: Sender) -> Outcome:
     raw_events, is_batch, batch_sent_at = split(payload)
     if not rt.limiter.allow(site.site_id, site.rate_limit, cost=len(raw_events)):
         raise RateLimited(f"site {site.site_id} is over its rate limit of {site.rate_limit} events/s")
-    origin = event.Origin(site.site_id, rt.clock(), sender.ip, sender.user_agent, server_sender)
+    origin = event.Origin(site.site_id, rt.clock(), sender.ip, sender.user_agent, server_sender,
+                          max_age_seconds=site.max_event_age_seconds(server_sender))  # fmt: skip
     outcome = Outcome(is_batch)
     jobs: list[tuple[int, str, str]] = []  # (index, event_id, encoded job)
     for index, raw in enumerate(raw_events):

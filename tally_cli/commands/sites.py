@@ -46,6 +46,8 @@ api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base fo
 @click.option("--ip-handling", type=click.Choice(["truncate", "drop", "keep"]), default="truncate", show_default=True)
 @click.option("--retention-days", type=click.IntRange(1, 3650), default=395, show_default=True)
 @click.option("--rate-limit", type=click.IntRange(0), default=0, show_default=True, help="Events/s; 0: none.")
+@click.option("--max-event-age-hours", type=click.IntRange(0, 8784), default=48, show_default=True,
+              help="How far back a browser may date an event (the secret key: the whole retention).")  # fmt: skip
 @stage_option
 @api_option
 def add(
@@ -55,6 +57,7 @@ def add(
     ip_handling: str,
     retention_days: int,
     rate_limit: int,
+    max_event_age_hours: int,
     stage: str | None,
     api_url: str | None,
 ) -> None:
@@ -75,6 +78,7 @@ def add(
             ip_handling=ip_handling,
             retention_days=retention_days,
             rate_limit=rate_limit,
+            max_event_age_hours=max_event_age_hours,
         )
         store.put(created.site)
     _print_keys(created.site, created.secret_key, _api_url(where, api_url))

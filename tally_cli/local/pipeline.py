@@ -118,7 +118,8 @@ class LocalPipeline:
         config.use_local_endpoint(self.emulator.endpoint_url, REGION)
         os.environ.update(
             TALLY_SITES_TABLE=deployed.sites_table, TALLY_EVENTS_TABLE=deployed.events_table,
-            TALLY_AGGREGATES_TABLE=deployed.aggregates_table, TALLY_DLQ=deployed.dlq_url,
+            TALLY_AGGREGATES_TABLE=deployed.aggregates_table, TALLY_AUTH_TABLE=deployed.auth_table,
+            TALLY_DLQ=deployed.dlq_url,
         )  # fmt: skip
         queue_url = self.options.queue_url or f"sqs://{deployed.events_queue_url}"
         return Home(queue_url, endpoint_url=self.emulator.endpoint_url, dlq_url=deployed.dlq_url)
@@ -153,10 +154,11 @@ class LocalPipeline:
 
     # -- what runs ------------------------------------------------------------------------
     def _start_http(self) -> None:
-        # app.py is Chalice's entry point at the top level (installed as a module), read as Any.
-        app = importlib.import_module("app").app
+        # The two Chalice entry points (installed as modules), read as Any: on AWS two REST
+        # APIs, here one port (their routes are disjoint).
+        apps = [importlib.import_module(name).app for name in ("app", "dashboard_app.app")]
         self.http = LocalHttpServer(
-            app, self.options.host, self.options.port, stage=self.options.stage, verbose=self.options.verbose
+            apps, self.options.host, self.options.port, stage=self.options.stage, verbose=self.options.verbose
         )
         self.http.start()
 
@@ -195,11 +197,12 @@ class LocalPipeline:
     def _start_redis_worker(self, queue_url: str) -> None:
         import redis
 
-        from processor_lambda.worker import Worker
+        from redis_worker.worker import MAX_BATCH, Worker
 
         client = redis.Redis.from_url(queue_url, socket_connect_timeout=5, socket_timeout=10)
         stop = threading.Event()
-        worker = Worker(client, self._pipeline(), batch_size=min(self.options.batch_size or 500, 1000), stop_event=stop)
+        size = min(self.options.batch_size or 500, MAX_BATCH)
+        worker = Worker(client, self._pipeline(), batch_size=size, stop_event=stop)
         self._spawn("redis-worker", worker.run, stop)
 
     def _start_event_source(self, queue_url: str) -> None:

@@ -1,5 +1,5 @@
 """The worker of local mode's SQLite queue (tally_contract/queues/sqlite_queue.py), with the Redis
-worker's semantics: the same pipeline, the same per-job outcomes (``worker_batch.run_batch``:
+worker's semantics: the same pipeline, the same per-job outcomes (``redis_worker.batch.run_batch``:
 acknowledge, Sidekiq's retry schedule, or the dead set), the same poller moving due retries
 back to their queue.
 
@@ -23,9 +23,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from processor_lambda import sidekiq_retry
-from processor_lambda.redis_fetch import Fetched
-from processor_lambda.worker_batch import BatchProcessor, run_batch
+from redis_worker.batch import BatchProcessor, run_batch
+from redis_worker.fetch import Fetched
+from tally_contract import sidekiq_redis as sk
 from tally_contract.errors import QueueUnavailable
 from tally_contract.queues.sqlite_queue import Settled, SqliteQueue, Taken
 
@@ -52,7 +52,7 @@ class QueueWorker:
         lease: float = 30.0,
         idle: float = 0.05,
         poll: float = 1.0,
-        max_retries: int = sidekiq_retry.DEFAULT_MAX_RETRIES,
+        max_retries: int = sk.DEFAULT_MAX_RETRIES,
         rng: random.Random | None = None,
         stop_event: threading.Event | None = None,
     ) -> None:
@@ -88,8 +88,8 @@ class QueueWorker:
         pause = 0.05
         while True:
             try:
-                self.queue.settle(outcomes, dead_cutoff=time.time() - sidekiq_retry.DEAD_TIMEOUT,
-                                  dead_keep=sidekiq_retry.DEAD_MAX_JOBS)  # fmt: skip
+                self.queue.settle(outcomes, dead_cutoff=time.time() - sk.DEAD_TIMEOUT,
+                                  dead_keep=sk.DEAD_MAX_JOBS)  # fmt: skip
                 return
             except QueueUnavailable as exc:
                 logger.warning("could not settle %d jobs (%s); retrying", len(outcomes), exc)
@@ -100,8 +100,8 @@ class QueueWorker:
     def enqueue_due(self, now: float | None = None) -> int:
         """Move due retries and scheduled jobs to their queues, as Sidekiq's poller does."""
         now = time.time() if now is None else now
-        due = self.queue.due((sidekiq_retry.RETRY, sidekiq_retry.SCHEDULE), now)
-        return self.queue.enqueue_due([(i, *sidekiq_retry.due_job(member, now)) for i, member in due]) if due else 0
+        due = self.queue.due((sk.RETRY, sk.SCHEDULE), now)
+        return self.queue.enqueue_due([(i, *sk.due_job(member, now)) for i, member in due]) if due else 0
 
     def recover(self) -> int:
         """Give back the jobs of workers on this host whose process is gone."""

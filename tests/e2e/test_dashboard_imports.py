@@ -1,5 +1,6 @@
-"""An ingest request never loads dashboard code (nor the processor's): checked in a fresh
-interpreter, since this test process has imported everything already."""
+"""An ingest request never loads dashboard code (nor the processor's), and the ingest app has
+no dashboard route at all (the dashboard is its own app, dashboard_app/app.py): checked in a
+fresh interpreter, since this test process has imported everything already."""
 
 import json
 import subprocess
@@ -19,12 +20,18 @@ from tests.support.ingest_harness import make_ingest
 def ours():
     return sorted(n for n in sys.modules if n.split(".")[0] in ("dashboard", "processor_lambda"))
 
+from app import app
+from tests.support.apigw import LambdaContext, decode_response, rest_event
+
 ingest = make_ingest()
 response = ingest.post({{"url": "https://shop.example.com/pricing"}})
 assert response.status == 202, response.body
 after_ingest = ours()
-dashboard = ingest.request("GET", "/stats/sites")
-print({PREFIX!r} + json.dumps({{"after_ingest": after_ingest, "status": dashboard.status, "after_dashboard": ours()}}))
+routes = sorted(app.routes)
+from dashboard_app.app import app as dashboard
+answer = decode_response(dashboard(rest_event("GET", "/stats/sites"), LambdaContext()))
+print({PREFIX!r} + json.dumps({{"after_ingest": after_ingest, "routes": routes, "status": answer.status,
+                               "dashboard_routes": sorted(dashboard.routes), "after_dashboard": ours()}}))
 """
 
 
@@ -37,5 +44,7 @@ def test_an_ingest_request_imports_no_dashboard_code() -> None:
     line = next(line for line in proc.stdout.splitlines() if line.startswith(PREFIX))
     report = json.loads(line.removeprefix(PREFIX))
     assert report["after_ingest"] == [], f"an ingest request imported {report['after_ingest']}"
-    # The dashboard's own route loads it lazily, and answers 401 without credentials.
+    assert report["routes"] == ["/events", "/health", "/i.gif", "/t.js"]
+    assert not set(report["routes"]) & set(report["dashboard_routes"])
+    # The dashboard's own app answers its routes: 401 without credentials.
     assert report["status"] == 401 and "dashboard.routes" in report["after_dashboard"]

@@ -17,7 +17,7 @@ import pytest
 from examples import outbound, pages
 from processor_lambda.pipeline import Pipeline
 from processor_lambda.registry import Registry
-from processor_lambda.worker import Worker
+from redis_worker.worker import Worker
 from tally_cli.local.queue_worker import QueueWorker
 from tally_contract.queues import Queue
 from tally_contract.queues.redis_queue import RedisQueue

@@ -8,8 +8,22 @@ media types would send.
 import base64
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+DASHBOARD_PATHS = ("/dashboard/", "/stats/", "/admin/")
+
+
+def app_for(path: str) -> Any:
+    """The Chalice app that serves ``path``, as API Gateway routes it: the dashboard's
+    (dashboard_app/app.py, its own REST API on AWS) or the ingest's (app.py)."""
+    if path == "/dashboard" or path.startswith(DASHBOARD_PATHS):
+        from dashboard_app.app import app as dashboard
+
+        return dashboard
+    from app import app
+
+    return app
 
 
 @dataclass
@@ -78,8 +92,9 @@ def rest_event(
 @dataclass
 class HttpResponse:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-case names; a repeated header's values joined by newlines
     body: bytes
+    header_list: list[tuple[str, str]] = field(default_factory=list)  # every header as sent
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -88,5 +103,9 @@ class HttpResponse:
 def decode_response(response: dict[str, Any]) -> HttpResponse:
     body = response.get("body") or ""
     raw = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")
-    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-    return HttpResponse(response["statusCode"], headers, raw)
+    pairs = [(k.lower(), str(v)) for k, v in (response.get("headers") or {}).items()]
+    pairs += [(k.lower(), str(v)) for k, values in (response.get("multiValueHeaders") or {}).items() for v in values]
+    headers: dict[str, str] = {}
+    for name, value in pairs:
+        headers[name] = f"{headers[name]}\n{value}" if name in headers else value
+    return HttpResponse(response["statusCode"], headers, raw, pairs)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.support.apigw import LambdaContext, decode_response, rest_event
+from tests.support.apigw import LambdaContext, app_for, decode_response, rest_event
 from tests.support.infra import create_queues, create_table
 from tests.support.servers import free_port
 
@@ -28,8 +28,6 @@ class ChaliceHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
-        from app import app
-
         path, _, raw_query = self.path.partition("?")
         from urllib.parse import parse_qsl
 
@@ -45,9 +43,9 @@ class ChaliceHandler(BaseHTTPRequestHandler):
         if path.startswith(STATIC):
             event["resource"] = event["requestContext"]["resourcePath"] = STATIC + "{name}"
             event["pathParameters"] = {"name": path.removeprefix(STATIC)}
-        response = decode_response(app(event, LambdaContext()))
+        response = decode_response(app_for(path)(event, LambdaContext()))
         self.send_response(response.status)
-        for name, value in response.headers.items():
+        for name, value in response.header_list:
             if name not in ("content-length", "connection"):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
@@ -193,7 +191,7 @@ def _provision(clients: dict[str, Any], site: Any) -> str:
 
     tables = {
         name: create_table(clients["dynamodb"], STAGE, name)
-        for name in ("SitesTable", "EventsTable", "AggregatesTable")
+        for name in ("SitesTable", "EventsTable", "AggregatesTable", "AuthTable")
     }
     queues = create_queues(clients["sqs"], STAGE)
     DynamoSites(tables["SitesTable"], client=clients["dynamodb"]).put(site)
@@ -201,5 +199,6 @@ def _provision(clients: dict[str, Any], site: Any) -> str:
         TALLY_QUEUE_URL=f"sqs://tally-{STAGE}-events", TALLY_DLQ=f"tally-{STAGE}-events-dlq",
         TALLY_SITES_TABLE=tables["SitesTable"], TALLY_EVENTS_TABLE=tables["EventsTable"],
         TALLY_AGGREGATES_TABLE=tables["AggregatesTable"], TALLY_ADMIN_PARAMETER=PARAMETER, TALLY_STAGE=STAGE,
+        TALLY_AUTH_TABLE=tables["AuthTable"],
     )  # fmt: skip
     return queues["EventsQueue"]
