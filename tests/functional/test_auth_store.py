@@ -1,25 +1,30 @@
-"""The auth store's contract, held by both adapters: DynamoDB (moto, the table from
-infra/template.yaml) and memory (what the unit tests use), so the unit tests' store behaves as
-the real one does."""
+"""The auth store's contract, held by every adapter: DynamoDB (moto, the table from
+infra/template.yaml), SQLite (local mode's file) and memory (what the unit tests use), so the
+unit tests' store behaves as the real ones do."""
 
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dashboard.sessions import Attempts, AuthStore, MemoryAuthStore, Session
 from dashboard.sessions_dynamodb import DynamoAuthStore
+from dashboard.sessions_sqlite import SQLiteAuthStore
 from tests.support.infra import create_table
 
 T0 = 1_795_440_000.25
 
 
-@pytest.fixture(params=["dynamodb", "memory"])
-def store(request: Any) -> Iterator[AuthStore]:
+@pytest.fixture(params=["dynamodb", "sqlite", "memory"])
+def store(request: Any, tmp_path: Path) -> Iterator[AuthStore]:
     if request.param == "memory":
         yield MemoryAuthStore()
+        return
+    if request.param == "sqlite":
+        yield SQLiteAuthStore(tmp_path / "tally.db")
         return
     request.getfixturevalue("aws")
     import boto3
@@ -62,3 +67,20 @@ def test_parallel_claims_grant_one(store: AuthStore) -> None:
 
     with ThreadPoolExecutor(20) as pool:
         assert list(pool.map(claim, range(20))).count(True) == 1
+
+
+def test_records_are_kept_listed_and_taken_once(store: AuthStore) -> None:
+    from tally_contract.errors import ConditionFailed
+
+    store.put_record("token", "aa", {"name": "ci", "sites": ["shop"]}, T0 + 60, new=True)
+    with pytest.raises(ConditionFailed):  # a new record never replaces one
+        store.put_record("token", "aa", {"name": "other"}, new=True)
+    store.put_record("token", "bb", {"name": "deploy"})
+    store.put_record("user", "ann", {"name": "ann"})
+    assert store.get_record("token", "aa") == {"name": "ci", "sites": ["shop"]}
+    assert store.records("token", 10) == [("bb", {"name": "deploy"}), ("aa", {"name": "ci", "sites": ["shop"]})]
+    assert store.records("token", 1) == [("bb", {"name": "deploy"})]
+    with ThreadPoolExecutor(8) as pool:  # of callers racing to take it, one gets it
+        taken = list(pool.map(lambda _: store.take_record("token", "aa"), range(8)))
+    assert [t for t in taken if t is not None] == [{"name": "ci", "sites": ["shop"]}]
+    assert store.get_record("token", "aa") is None and store.get_record("user", "ann") == {"name": "ann"}
