@@ -87,12 +87,21 @@ def run_scheduled() -> dict[str, Any]:
     global _built
     if _built is None:
         import os
+        from typing import cast
 
-        from tally_contract.sites_dynamodb import DynamoSites
-        from tally_store.dynamodb import DynamoDBStore
+        import tally_store
+        from tally_contract.sites import open_sites
 
-        _built = (DynamoSites(os.environ["TALLY_SITES_TABLE"]), DynamoDBStore.from_environment())
+        url = os.environ.get("TALLY_STORE_URL", "")  # local mode's SQLite file, else DynamoDB
+        sites = cast(Deletions, open_sites(url, os.environ.get("TALLY_SITES_TABLE", "")))
+        _built = (sites, tally_store.from_url(url) if url else _dynamodb())
     return asdict(run(*_built))
+
+
+def _dynamodb() -> Store:
+    from tally_store.dynamodb import DynamoDBStore
+
+    return DynamoDBStore.from_environment()
 
 
 def reset() -> None:

@@ -19,6 +19,7 @@ SITE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 ORIGIN = re.compile(
     r"^(\*|https?://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?)$"
 )
+TIMEZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$")
 IP_HANDLING = ("truncate", "drop", "keep")
 MAX_ORIGINS = 50
 MAX_PROP_KEY = 100
@@ -74,6 +75,19 @@ def _origins(field: str, value: object) -> tuple[str, ...]:
     return origins
 
 
+def _timezone(field: str, value: object) -> str:
+    """An IANA time zone name the system's zone database knows ("Europe/Berlin", "UTC")."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(value, str) or not 1 <= len(value) <= 64 or not TIMEZONE.match(value):
+        raise SettingError(field, "must be an IANA time zone name such as Europe/Berlin or UTC")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(field, f"{value!r} is no time zone this system knows") from None
+    return value
+
+
 def _goals(field: str, value: object) -> tuple[str, ...]:
     goals = _strings(field, value, MAX_GOALS)
     for goal in goals:
@@ -98,6 +112,7 @@ FIELDS: dict[str, Callable[[str, object], Any]] = {
     "retention_days": _integer(1, 3650),
     "rate_limit": _integer(0, 1_000_000),
     "max_event_age_hours": _integer(0, 8784),
+    "timezone": _timezone,
     "goals": _goals,
     "props": _props,
 }

@@ -99,7 +99,8 @@ def _alive(pid: int) -> bool:
 
 
 if TYPE_CHECKING:
-    from tally_contract.sites import ListedSites
+    from dashboard.sessions import AuthStore
+    from tally_contract.sites import ListedSites, SiteAdmin
     from tally_store.base import Store
 
 
@@ -129,6 +130,22 @@ class Target:
         from tally_contract.sites import open_sites
 
         return open_sites(self.store_url, self.sites_table)
+
+    def site_admin(self) -> "SiteAdmin":
+        """The sites, to create, edit and delete (every adapter but memory's is one)."""
+        from typing import cast
+
+        return cast("SiteAdmin", self.sites())
+
+    def auth_store(self) -> "AuthStore":
+        """Users, API tokens and the audit log: the stage's auth table, or local mode's file."""
+        if self.store_url:
+            from dashboard.sessions_sqlite import SQLiteAuthStore
+
+            return SQLiteAuthStore(self.store_url.removeprefix("sqlite://"))
+        from dashboard.sessions_dynamodb import DynamoAuthStore
+
+        return DynamoAuthStore(os.environ.get("TALLY_AUTH_TABLE") or f"tally-{self.stage}-auth")
 
     def where(self) -> str:
         """The sites' home, for messages."""

@@ -22,6 +22,8 @@ COMMANDS = {
     "dlq": "tally_cli.commands.dlq:dlq",
     "drain": "tally_cli.commands.drain:drain",
     "dashboard": "tally_cli.commands.dashboard:dashboard",
+    "users": "tally_cli.commands.accounts:users",
+    "tokens": "tally_cli.commands.accounts:tokens",
 }
 
 

@@ -34,6 +34,7 @@ class Site:
     # How far back a browser (write key only) may date an event; a server sender (secret key)
     # may import history as old as the retention. Older late events would rewrite sealed days.
     max_event_age_hours: int = 48
+    timezone: str = "UTC"  # an IANA name: the site's days, weeks and months for the read side
     # Set on a deleted site's tombstone: its key no longer works, the processor drops its queued
     # events, the rollup skips it and the purge deletes its data (docs/dashboard.md, "Sites").
     deleted_at: float | None = None

@@ -58,8 +58,10 @@ CREATE TABLE IF NOT EXISTS blobs (
 CREATE TABLE IF NOT EXISTS salts (day TEXT PRIMARY KEY, salt BLOB NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL, size INTEGER NOT NULL, lag REAL)
 """
-_DELETE_SITE = ("DELETE FROM events WHERE site = ?", "DELETE FROM counters WHERE site = ?",
-                "DELETE FROM buckets WHERE site = ?", "DELETE FROM sealed WHERE site = ?", "DELETE FROM blobs WHERE site = ?")  # fmt: skip
+_DELETE_SITE = (
+    "DELETE FROM events WHERE site = ?", "DELETE FROM counters WHERE site = ?",
+    "DELETE FROM buckets WHERE site = ?", "DELETE FROM sealed WHERE site = ?", "DELETE FROM blobs WHERE site = ?",
+)  # fmt: skip
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 Nested = dict[str, dict[str, dict[str, int]]]  # dimension -> value -> metric -> n
 

@@ -1,4 +1,4 @@
-"""``tally sites``: add, list and rotate the keys of sites in the sites table."""
+"""``tally sites``: add, list, edit, delete (with their data) and rotate the keys of sites."""
 
 import dataclasses
 
@@ -19,6 +19,8 @@ def sites() -> None:
       tally sites add shop --origin https://shop.example.com
       tally sites list
       tally sites rotate-key shop
+      tally sites edit shop --timezone Europe/Berlin --retention-days 90
+      tally sites delete shop --yes
     """
 
 
@@ -67,10 +69,10 @@ def add(
       tally sites add shop --origin https://shop.example.com --origin https://*.shop.example.com
     """
     where = target(stage)
-    store = where.sites()
+    store = where.site_admin()
     with translated("sites add"):
         if store.by_id(site_id) is not None:
-            raise click.ClickException(f"site {site_id!r} exists; use `tally sites rotate-key {site_id}`")
+            raise click.ClickException(f"site {site_id!r} exists (or is being purged); see `tally sites list`")
         created = site_model.create(
             site_id,
             origin,
@@ -80,7 +82,7 @@ def add(
             rate_limit=rate_limit,
             max_event_age_hours=max_event_age_hours,
         )
-        store.put(created.site)
+        store.create(created.site)
     _print_keys(created.site, created.secret_key, _api_url(where, api_url))
 
 
@@ -119,7 +121,7 @@ def rotate_key(site_id: str, secret: bool, stage: str | None, api_url: str | Non
     store = where.sites()
     with translated("sites rotate-key"):
         site = store.by_id(site_id)
-        if site is None:
+        if site is None or site.deleted_at is not None:
             raise click.ClickException(f"no site {site_id!r} in {where.where()}")
         fresh = site_model.create(site_id)
         rotated = dataclasses.replace(
@@ -127,6 +129,104 @@ def rotate_key(site_id: str, secret: bool, stage: str | None, api_url: str | Non
         )
         store.put(rotated)
     _print_keys(rotated, fresh.secret_key if secret else None, _api_url(where, api_url))
+
+
+@sites.command()
+@click.argument("site_id", callback=_check_site_id)
+@click.option("--timezone", help="IANA time zone of the site's days, weeks and months (Europe/Berlin).")
+@click.option("--retention-days", type=int, help="Days raw events are kept (1-3650).")
+@click.option("--ip-handling", type=click.Choice(["truncate", "drop", "keep"]))
+@click.option("--respect-dnt/--ignore-dnt", default=None, help="Drop events of browsers that ask not to be tracked.")
+@click.option("--rate-limit", type=int, help="Events/s per ingest instance; 0: none.")
+@click.option("--max-event-age-hours", type=int, help="How far back a browser may date an event.")
+@click.option("--origin", "origins", multiple=True, help="Allowed browser origins (repeatable; replaces the list).")
+@click.option("--goal", "goals", multiple=True, help="Goals, event:<name> or page:<path> (repeatable; replaces).")
+@click.option("--prop", "props", multiple=True, help="Property keys counted (repeatable; replaces the list).")
+@click.option("--clear", multiple=True, type=click.Choice(["origins", "goals", "props"]), help="Empty a list.")
+@stage_option
+def edit(site_id: str, clear: tuple[str, ...], stage: str | None, **given: object) -> None:
+    """Change a site's settings; only those given change. Live within the settings caches
+    (5 minutes in the processors, a minute at the ingest).
+
+    \b
+      tally sites edit shop --timezone Europe/Berlin --ip-handling drop
+      tally sites edit shop --goal event:signup --goal page:/pricing --prop plan
+      tally sites edit shop --clear goals
+    """
+    from dashboard.site_settings import SettingError, edited, shown
+
+    changes = {k: list(v) if isinstance(v, tuple) else v for k, v in given.items() if v not in (None, ())}
+    changes.update({name: [] for name in clear})
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one setting")
+    where = target(stage)
+    store = where.site_admin()
+    with translated("sites edit"):
+        site = store.by_id(site_id)
+        if site is None or site.deleted_at is not None:
+            raise click.ClickException(f"no site {site_id!r} in {where.where()}")
+        try:
+            changed = edited(site, changes)
+        except SettingError as exc:
+            raise click.BadParameter(exc.message, param_hint=f"--{exc.field.replace('_', '-')}") from None
+        store.update(changed)
+    _audit(where, "site.edit", f"{site_id}: {', '.join(sorted(changes))}")
+    for name, value in shown(changed).items():
+        click.echo(f"{name:<20} {', '.join(value) if isinstance(value, list) else value}")
+
+
+@sites.command()
+@click.argument("site_id", callback=_check_site_id)
+@click.option("--yes", is_flag=True, help="Confirm: the site's events and aggregates are deleted for good.")
+@stage_option
+def delete(site_id: str, yes: bool, stage: str | None) -> None:
+    """Delete a site and, in the background, all of its data (raw events, aggregates).
+
+    Its keys stop working at once (the ingest's cache: a minute); queued events of it are dropped
+    by the processors; the purge (every minute) deletes what is stored (docs/dashboard.md, "Sites").
+
+    \b
+      tally sites delete shop --yes
+    """
+    if not yes:
+        raise click.UsageError(f"deleting {site_id!r} deletes all of its data: add --yes to confirm")
+    import time
+
+    from dashboard.accounts import Accounts
+    from dashboard.purge import GRACE
+
+    where = target(stage)
+    with translated("sites delete"):
+        site = where.site_admin().by_id(site_id)
+        if site is None or site.deleted_at is not None:
+            raise click.ClickException(f"no site {site_id!r} in {where.where()}")
+        where.site_admin().delete(site_id, time.time())
+        Accounts(where.auth_store()).forget_site(site_id)
+    _audit(where, "site.delete", site_id)
+    click.echo(f"deleted {site_id}; its data is purged within {GRACE / 60:.0f} minutes (`tally sites purge`)")
+
+
+@sites.command()
+@stage_option
+def purge(stage: str | None) -> None:
+    """Run the purge of deleted sites' data now (what the schedule does every minute)."""
+    from dashboard import purge as purging
+
+    where = target(stage)
+    with translated("sites purge"):
+        report = purging.run(where.site_admin(), where.store())
+    click.echo(f"{report.pending} deletion(s) pending; {report.removed} item(s) removed; "
+               f"purged: {', '.join(report.purged) or 'none yet'}")  # fmt: skip
+
+
+def _audit(where: Target, action: str, detail: str) -> None:
+    import getpass
+    import time
+
+    from dashboard.accounts import Accounts
+
+    with translated("audit log"):
+        Accounts(where.auth_store()).record(f"cli:{getpass.getuser()}", action, detail, time.time())
 
 
 def _every_site(where: Target) -> list[site_model.Site]:
@@ -138,7 +238,8 @@ def _every_site(where: Target) -> list[site_model.Site]:
     from tally_contract.sites_dynamodb import from_item
 
     pages = aws.client("dynamodb").get_paginator("scan").paginate(TableName=where.sites_table)
-    return [from_item(item) for page in pages for item in page.get("Items", [])]
+    found = [from_item(item) for page in pages for item in page.get("Items", [])]
+    return [site for site in found if site.deleted_at is None]  # not the deleted sites' tombstones
 
 
 def _print_keys(site: site_model.Site, secret_key: str | None, api_url: str) -> None:

@@ -238,6 +238,9 @@ class LocalPipeline:
             started = time.perf_counter()
             report = entry.run_rollup()
             self.console.rollup(report, time.perf_counter() - started)
+            purge.run_scheduled()  # deleted sites' data, as the dashboard app's schedule does
+
+        from dashboard import purge
 
         schedule = Every(self.options.rollup_interval, rollup, name="rollup")
         self._spawn("rollup", schedule.run, schedule.stopping)
