@@ -100,9 +100,16 @@ deploy: install
 	cd dashboard_app && PYTHONDONTWRITEBYTECODE=1 $(CURDIR)/$(BIN)/chalice deploy --stage $(STAGE)
 	$(BIN)/python infra/throttle.py --stage $(STAGE)
 
-# Remove the apps, then the stack. The stack owns the tables: their data goes with them.
+# Remove the apps, then the stack (it owns the tables: their data goes with them), then the
+# stage's secrets (the admin record in SSM), unless KEEP_SECRETS=1: a stage deployed again
+# under the same name must not accept the old password.
 destroy: install
 	cd dashboard_app && $(CURDIR)/$(BIN)/chalice delete --stage $(STAGE)
 	$(BIN)/chalice delete --stage $(STAGE)
 	$(AWS) cloudformation delete-stack --stack-name tally-$(STAGE)
 	$(AWS) cloudformation wait stack-delete-complete --stack-name tally-$(STAGE)
+ifeq ($(KEEP_SECRETS),1)
+	@echo "KEEP_SECRETS=1: the admin record of stage $(STAGE) stays in SSM (remove it: tally dashboard forget --stage $(STAGE))"
+else
+	$(BIN)/tally dashboard forget --stage $(STAGE)
+endif

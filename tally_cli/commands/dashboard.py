@@ -1,4 +1,5 @@
-"""``tally dashboard password``: the admin password of a deployed stage's dashboard."""
+"""``tally dashboard password`` and ``forget``: the admin password of a deployed stage's
+dashboard, made, rotated or removed with the stage (``make destroy``)."""
 
 from typing import Any
 
@@ -19,6 +20,7 @@ def dashboard() -> None:
     \b
       tally dashboard password --stage dev
       tally dashboard password --stage prod --rotate
+      tally dashboard forget --stage dev
     """
 
 
@@ -51,6 +53,34 @@ def password(stage: str, rotate: bool, endpoint_url: str | None, region: str | N
             f"the old password, sessions and tokens stop working within {RECORD_TTL / 60:.0f} minutes "
             "(the signing key was replaced too; each dashboard instance caches the record that long)"
         )
+
+
+@dashboard.command()
+@click.option("--stage", required=True, help="Stage in dashboard_app/.chalice/config.json (dev, prod, ...).")
+@click.option("--endpoint-url", envvar="TALLY_AWS_ENDPOINT_URL", help="SSM endpoint (moto, local)")
+@click.option("--region", envvar="AWS_REGION", help="AWS region")
+def forget(stage: str, endpoint_url: str | None, region: str | None) -> None:
+    """Delete the stage's admin record (SSM parameter): a stage deployed again under the same
+    name then has no password until `tally dashboard password` makes a new one. `make destroy`
+    runs this unless KEEP_SECRETS=1.
+
+    \b
+      tally dashboard forget --stage dev
+    """
+    from botocore.exceptions import ClientError
+
+    name = stage_environment(stage, DASHBOARD_CONFIG).get("TALLY_ADMIN_PARAMETER")
+    if not name:
+        raise click.ClickException(f"stage {stage!r} sets no TALLY_ADMIN_PARAMETER in {DASHBOARD_CONFIG}")
+    with translated("dashboard forget", no_credentials=DEPLOYED_HINT):
+        try:
+            _ssm(endpoint_url, region).delete_parameter(Name=name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ParameterNotFound":
+                raise
+            click.echo(f"stage {stage} has no admin parameter {name}: nothing to remove")
+            return
+    click.echo(f"removed {name}: the old password, sessions and signing key are gone with it")
 
 
 def _provision(ssm: Any, stage: str, name: str, rotate: bool) -> str:

@@ -147,3 +147,26 @@ def test_access_denied_is_a_one_line_error(aws: None, boto: Any, monkeypatch: py
 def test_help_has_an_example() -> None:
     result = run("dashboard", "password", "--help")
     assert result.exit_code == 0 and "tally dashboard password --stage dev --rotate" in result.output
+
+
+def test_forget_removes_the_stages_admin_record(aws: None, boto: Any) -> None:
+    ssm = boto.client("ssm")
+    assert run("dashboard", "password", "--stage", "dev").exit_code == 0
+    removed = run("dashboard", "forget", "--stage", "dev")
+    assert removed.exit_code == 0 and "removed /tally/dev/admin" in removed.output, removed.output
+    assert ssm.get_parameters(Names=["/tally/dev/admin"])["InvalidParameters"] == ["/tally/dev/admin"]
+    again = run("dashboard", "forget", "--stage", "dev")
+    assert again.exit_code == 0 and "nothing to remove" in again.output
+    assert_one_line_error(run("dashboard", "forget", "--stage", "nope"), "no stage 'nope'")
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_make_destroy_forgets_the_secrets_unless_asked_to_keep_them(keep: bool) -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    args = ["make", "-n", "-C", str(root), "destroy", "STAGE=dev", *(["KEEP_SECRETS=1"] if keep else [])]
+    plan = subprocess.run(args, capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "cloudformation delete-stack --stack-name tally-dev" in plan
+    assert ("bin/tally dashboard forget --stage dev" in plan) is not keep
+    assert ("KEEP_SECRETS=1: the admin record of stage dev stays" in plan) is keep
