@@ -49,7 +49,7 @@ class Board:
     def login(self, password: str | None = None, source_ip: str = "203.0.113.9", **form: str) -> HttpResponse:
         """Sign in with the admin password, or with ``form``'s fields (name and password, or token)."""
         page = self.request("GET", "/dashboard/login")
-        fields = form or {"password": self.password if password is None else password}
+        fields = {"password": self.password if password is None else password, **form}
         return self.post_form("/dashboard/login", page, fields, source_ip)
 
     def post_form(
