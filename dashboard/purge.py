@@ -86,16 +86,21 @@ def run_scheduled() -> dict[str, Any]:
     per Lambda instance."""
     global _built
     if _built is None:
-        import os
-        from typing import cast
-
-        import tally_store
-        from tally_contract.sites import open_sites
-
-        url = os.environ.get("TALLY_STORE_URL", "")  # local mode's SQLite file, else DynamoDB
-        sites = cast(Deletions, open_sites(url, os.environ.get("TALLY_SITES_TABLE", "")))
-        _built = (sites, tally_store.from_url(url) if url else _dynamodb())
+        _built = from_environment()
     return asdict(run(*_built))
+
+
+def from_environment() -> tuple[Deletions, Store]:
+    """The sites and the store: local mode's SQLite file (TALLY_STORE_URL), else DynamoDB."""
+    import os
+    from typing import cast
+
+    import tally_store
+    from tally_contract.sites import open_sites
+
+    url = os.environ.get("TALLY_STORE_URL", "")
+    sites = cast(Deletions, open_sites(url, os.environ.get("TALLY_SITES_TABLE", "")))
+    return sites, tally_store.from_url(url) if url else _dynamodb()
 
 
 def _dynamodb() -> Store:

@@ -238,9 +238,11 @@ class LocalPipeline:
             started = time.perf_counter()
             report = entry.run_rollup()
             self.console.rollup(report, time.perf_counter() - started)
-            purge.run_scheduled()  # deleted sites' data, as the dashboard app's schedule does
+            purge.run(*purging)  # deleted sites' data, as the dashboard app's schedule does
 
         from dashboard import purge
+
+        purging = purge.from_environment()  # this run's store (not the module's cached one)
 
         schedule = Every(self.options.rollup_interval, rollup, name="rollup")
         self._spawn("rollup", schedule.run, schedule.stopping)
