@@ -38,6 +38,10 @@ def middlewares() -> list[Callable[..., Any]]:
 
 
 def record_outcome(outcome: Any) -> None:
+    if outcome.dropped:
+        # Not refused and not accepted: the visitor asked not to be tracked and the site
+        # respects it. One metric with no dimension beyond stage and service.
+        metrics.add_metric(name="EventsDroppedDoNotTrack", unit=MetricUnit.Count, value=outcome.dropped)
     if outcome.enqueued:
         metrics.add_metric(
             name="EnqueueLatency", unit=MetricUnit.Milliseconds, value=round(outcome.enqueue_seconds * 1000, 3)

@@ -40,6 +40,7 @@ _FIELDS = {
     "v": "visitor_id", "us": "utm_source", "um": "utm_medium", "uc": "utm_campaign",
     "ut": "utm_term", "ux": "utm_content", "gc": "gclid", "fc": "fbclid", "mc": "msclkid",
     "h": "host", "pr": "properties", "ci": "correlation_id", "n": "name", "p": "path",
+    "uid": "user_id", "aid": "anonymous_id",
 }  # fmt: skip
 _SHORT = {field: short for short, field in _FIELDS.items()}
 _LIMITS = {"u": 2048, "r": 2048, "ua": 2048, "h": 2048, "rh": 2048, "s": 2048, "n": 200, "p": 512}

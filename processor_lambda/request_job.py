@@ -130,7 +130,7 @@ class RequestProcessor:
         event = events.from_job(job, self.default_site)
         site = self.sites.get(event["site"], now)
         salt = self.salts.for_day(salt_day(event["event_time"]), now)
-        return enrich(event, site.ip_handling, salt), site
+        return enrich(event, site.ip_handling, salt, site.query_params), site
 
     def _heartbeat(self, prepared: list[dict[str, Any]], now: float) -> None:
         """One PutItem per batch for the dashboard's pipeline panel: when the last batch ran,

@@ -1,16 +1,13 @@
-"""Daily salts for visitor ids. Each UTC day gets a random salt, created by whichever
-processor needs it first (a conditional put: first writer wins) and expired by TTL two days
-later, after which nobody can recompute that day's visitor ids from an IP."""
+"""Daily salts for visitor ids, through the processor's DynamoStore (its retries and error
+translation); the salt items and their rules are tally_contract/salts.py's, shared with ingest."""
 
-import os
 import threading
 from typing import Any
 
+from tally_contract.salts import new_salt, salt_item, salt_key
+
 from .dynamo import DynamoStore
 from .errors import ConditionFailed
-
-SALT_PK = "salt"
-KEEP_SECONDS = 2 * 86400
 
 
 class DailySalts:
@@ -29,10 +26,10 @@ class DailySalts:
             return self._cache[day]
 
     def _load(self, day: str, now: float) -> bytes:
-        key = {"pk": {"S": SALT_PK}, "sk": {"S": day}}
+        key = salt_key(day)
         try:
-            salt = os.urandom(32)
-            item = {**key, "v": {"B": salt}, "ttl": {"N": str(int(now) + KEEP_SECONDS)}}
+            salt = new_salt()
+            item = salt_item(day, salt, now)
             self._store.with_retries(
                 lambda: self._store.call(
                     "put_item", TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"

@@ -1,4 +1,4 @@
-"""The sites table in DynamoDB: one item per site, found by write key through a GSI.
+"""The sites table in DynamoDB: one item per site, found by write key or by domain through GSIs.
 
 The table definition lives in infra/ (and tests create it from there); this module only
 maps items and translates botocore errors into StoreUnavailable.
@@ -10,9 +10,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
 from .errors import StoreUnavailable
+from .privacy import DEFAULT_QUERY_PARAMS, VISITORS_BY_DEVICE
 from .sites import Site
 
 WRITE_KEY_INDEX = "by_write_key"
+DOMAIN_INDEX = "by_domain"  # sparse: only sites with a domain are in it
 
 
 class DynamoSites:
@@ -27,12 +29,18 @@ class DynamoSites:
         return self._client
 
     def by_write_key(self, write_key: str) -> Site | None:
+        return self._one(WRITE_KEY_INDEX, "write_key", write_key)
+
+    def by_domain(self, domain: str) -> Site | None:
+        return self._one(DOMAIN_INDEX, "domain", domain)
+
+    def _one(self, index: str, attribute: str, value: str) -> Site | None:
         response = self._call(
             "query",
             TableName=self.table,
-            IndexName=WRITE_KEY_INDEX,
-            KeyConditionExpression="write_key = :k",
-            ExpressionAttributeValues={":k": {"S": write_key}},
+            IndexName=index,
+            KeyConditionExpression=f"{attribute} = :k",
+            ExpressionAttributeValues={":k": {"S": value}},
             Limit=1,
         )
         items = response.get("Items", [])
@@ -62,7 +70,12 @@ def to_item(site: Site) -> dict[str, Any]:
         "retention_days": {"N": str(site.retention_days)},
         "rate_limit": {"N": str(site.rate_limit)},
         "origins": {"L": [{"S": origin} for origin in site.origins]},
+        "visitors": {"S": site.visitors},
     }
+    if site.domain:
+        item["domain"] = {"S": site.domain}
+    if site.query_params != DEFAULT_QUERY_PARAMS:  # absent: the defaults, as they are then
+        item["query_params"] = {"L": [{"S": name} for name in site.query_params]}
     return item
 
 
@@ -76,4 +89,13 @@ def from_item(item: dict[str, Any]) -> Site:
         ip_handling=item.get("ip_handling", {}).get("S", "truncate"),
         retention_days=int(item.get("retention_days", {}).get("N", "395")),
         rate_limit=int(item.get("rate_limit", {}).get("N", "0")),
+        domain=item.get("domain", {}).get("S"),
+        query_params=_names(item.get("query_params")),
+        visitors=item.get("visitors", {}).get("S", VISITORS_BY_DEVICE),
     )
+
+
+def _names(value: dict[str, Any] | None) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_QUERY_PARAMS
+    return tuple(entry["S"] for entry in value.get("L", []))

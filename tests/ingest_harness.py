@@ -59,6 +59,12 @@ class Ingest:
         rt = runtime.configure(settings=Settings(), queue=self.queue, sites=self.sites, clock=clock)
         rt.limiter = RateLimiter(clock=clock)
 
+    def salt(self, day: str) -> bytes:
+        """The day's visitor-id salt, as this ingest holds it."""
+        from ingest_lambda import runtime
+
+        return runtime.get().salts.for_day(day, self.now[0])
+
     def jobs(self) -> list[Job]:
         assert isinstance(self.queue, MemoryQueue)
         return [envelope.decode(body) for body in self.queue.messages["default"]]
