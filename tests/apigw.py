@@ -37,6 +37,7 @@ def rest_event(
     """``stage`` is the API Gateway stage (api_gateway_stage in .chalice/config.json)."""
     headers = dict(headers or {})
     request_id = str(uuid.uuid4())
+    resource, path_parameters = route_of(path)
     if body is None:
         wire_body: str | None = None
     elif binary:
@@ -44,18 +45,18 @@ def rest_event(
     else:
         wire_body = body.decode("utf-8", "replace")
     return {
-        "resource": path,
+        "resource": resource,
         "path": path,
         "httpMethod": method,
         "headers": headers or None,
         "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
         "queryStringParameters": query or None,
         "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "pathParameters": None,
+        "pathParameters": path_parameters,
         "stageVariables": None,
         "requestContext": {
             "resourceId": "abc123",
-            "resourcePath": path,
+            "resourcePath": resource,
             "httpMethod": method,
             "extendedRequestId": request_id,
             "requestTime": "23/Nov/2026:12:00:00 +0000",
@@ -73,6 +74,26 @@ def rest_event(
         "body": wire_body,
         "isBase64Encoded": binary and body is not None,
     }
+
+
+def route_of(path: str) -> tuple[str, dict[str, str] | None]:
+    """The app's route a path matches, as API Gateway resolves it (``/v1/{call}``, a trailing
+    slash dropped), with its captured parameters; an unknown path is its own resource."""
+    global _matcher
+    if _matcher is None:
+        from chalice.local import RouteMatcher
+
+        from app import app
+
+        _matcher = RouteMatcher(list(app.routes))
+    try:
+        match = _matcher.match_route(path)
+    except ValueError:
+        return path, None
+    return match.route, match.captured or None
+
+
+_matcher: Any = None
 
 
 @dataclass
