@@ -36,7 +36,7 @@ def health():  # type: ignore[no-untyped-def]
 
 @app.route("/t.js", methods=["GET"])
 def script():  # type: ignore[no-untyped-def]
-    return handlers.script()
+    return handlers.script(app.current_request)
 
 
 # The APIs of clients people already run (ingest_lambda/clients/): each client's module is
