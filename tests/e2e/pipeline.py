@@ -113,7 +113,8 @@ def _query(client: Any, table: str, pk: str) -> list[dict[str, Any]]:
 def tally_up(tmp: Path, *extra: str) -> Iterator[Running]:
     """`tally up` on free ports with its state under ``tmp``; killed (its whole session) after."""
     api_port, aws_port = free_port(), free_port()
-    args = [sys.executable, "-m", "tally_cli", "up", "--port", str(api_port), "--aws-port", str(aws_port), *FAST, *extra]
+    args = [sys.executable, "-m", "tally_cli", "up", "--port", str(api_port), "--aws-port", str(aws_port),
+            *FAST, *extra]  # fmt: skip
     proc = subprocess.Popen(args, env=cli_env(tmp), cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)  # fmt: skip
     try:

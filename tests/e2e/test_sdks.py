@@ -139,7 +139,8 @@ def test_posthog_sdk_burst_is_split_and_counted_exactly(tally: Running) -> None:
     for i in range(BURST):
         who = visitor(i)
         props = {"$current_url": f"https://ph.example.com/a{i % 3}?utm_source=news&email=x@example.com",
-                 "$ip": who["ip"], "$raw_user_agent": who["userAgent"], "plan": "pro", "cart": {"items": i}}  # fmt: skip
+                 "$ip": who["ip"], "$raw_user_agent": who["userAgent"],
+                 "plan": "pro", "cart": {"items": i}}  # fmt: skip
         if i % 4 == 0:
             client.capture("$pageview", distinct_id=f"user-{i % 5}", properties=props)
             names["pageview"] += 1
