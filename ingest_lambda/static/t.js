@@ -69,6 +69,7 @@
   }
   function leave() {
     tick();
+    since = 0; // stopped until the page is visible again: pagehide and hidden come together
     if (last && seen > 0) send("engagement", { engagement_ms: seen, scroll_depth: depth }, last);
     seen = 0;
   }
