@@ -74,8 +74,21 @@ def test_tracking_script_is_small_and_complete(ingest: Ingest) -> None:
     script = gzip.decompress(response.body).decode()
     plain = ingest.request("GET", "/t.js", headers={"Accept": "*/*"})
     assert "content-encoding" not in plain.headers and plain.body.decode() == script
-    for needle in ("sendBeacon", "keepalive", "pushState", "popstate", "doNotTrack", "event_id", "sent_at",
-                   "outbound_link", "file_download", "data-tally-event", "hashchange", "engagement", '"404"'):
+    for needle in (
+        "sendBeacon",
+        "keepalive",
+        "pushState",
+        "popstate",
+        "doNotTrack",
+        "event_id",
+        "sent_at",
+        "outbound_link",
+        "file_download",
+        "data-tally-event",
+        "hashchange",
+        "engagement",
+        '"404"',
+    ):
         assert needle in script, needle
 
 

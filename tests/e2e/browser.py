@@ -84,7 +84,7 @@ def chromium() -> Iterator[Any]:
     from selenium.webdriver.chrome.service import Service
 
     for binary in (CHROMIUM, CHROMEDRIVER):
-        assert Path(binary).exists(), f"{binary} is missing: run `make test-deps` (apt-get install chromium chromium-driver)"
+        assert Path(binary).exists(), f"{binary} is missing: run `make test-deps` (chromium, chromium-driver)"
     assert NODE_MODULES.is_dir(), "tests/e2e/browser/node_modules is missing: run `make test-deps` (npm ci)"
     profile = tempfile.mkdtemp(prefix="tally-chromium-")
     options = webdriver.ChromeOptions()

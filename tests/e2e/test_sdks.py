@@ -104,8 +104,13 @@ def test_rudderstack_sdk_sends_to_the_same_api(tally: Running) -> None:
 
     created = tally.add_site("rudder", visitors="user")
     errors = Errors()
-    client = Client(f"{created.site.write_key}:{created.secret_key}", host=tally.api, on_error=errors,
-                    upload_size=100, max_retries=2)  # fmt: skip  (gzip on: the SDK's default)
+    client = Client(
+        f"{created.site.write_key}:{created.secret_key}",
+        host=tally.api,
+        on_error=errors,
+        upload_size=100,
+        max_retries=2,
+    )  # fmt: skip  (gzip on: the SDK's default)
     names, pages = segment_burst(client, "rudder")
     client.flush()
     client.shutdown()
