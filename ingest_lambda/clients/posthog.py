@@ -34,6 +34,13 @@ _IDS = uuid.UUID("5b0c7e2a-9d4f-4c1b-8a6e-3f2d1c0b9a87")  # event uuids that are
 GZIP_MAGIC = b"\x1f\x8b"
 NAMES = {"$pageview": "pageview", "$pageleave": "engagement", "$autocapture": "autocapture", "$identify": "identify"}
 CAPTURE_ROUTES = ("batch", "capture", "e", "i")
+# posthog-js copies the page URL's campaign parameters onto every event (null when absent).
+# Tally reads campaigns from the URL itself (what its allowlist keeps): these are not properties.
+CAMPAIGN = frozenset({
+    "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "gad_source", "mc_cid", "gclid",
+    "gclsrc", "dclid", "gbraid", "wbraid", "fbclid", "msclkid", "twclid", "li_fat_id", "igshid", "ttclid",
+    "rdt_cid", "epik", "qclid", "sccid", "oppref", "bfcid", "irclid", "_kx",
+})  # fmt: skip
 
 
 def handle(route: str, request: Request) -> Response:
@@ -160,7 +167,7 @@ def to_event(message: Any, server_sender: bool) -> dict[str, Any]:
 
 def _internal(key: str) -> bool:
     # PostHog's own properties: Tally derives browser, OS, device and campaign itself.
-    return key.startswith("$") or key in ("token", "distinct_id")
+    return key.startswith("$") or key in ("token", "distinct_id") or key in CAMPAIGN
 
 
 def _identity(name: str, message: dict[str, Any], props: dict[str, Any]) -> tuple[str | None, str | None]:
