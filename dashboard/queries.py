@@ -86,6 +86,14 @@ class Dynamo:
         response = self._call("scan", TableName=table, ProjectionExpression="site_id", Limit=MAX_SITES)
         return sorted(item["site_id"]["S"] for item in response.get("Items", []))
 
+    def site_settings(self, table: str) -> dict[str, Any]:
+        """Every site's settings by id (one Scan page of the small sites table), for the DLQ
+        panel to show dead letters as each site would store them."""
+        from tally_contract.sites_dynamodb import from_item
+
+        response = self._call("scan", TableName=table, Limit=MAX_SITES)
+        return {site.site_id: site for site in map(from_item, response.get("Items", []))}
+
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:
             return getattr(self.client, operation)(**kwargs)

@@ -95,7 +95,7 @@ def script(request: Request) -> Response:
 
         raw = _SCRIPT.read_bytes()
         _script_cache.extend([raw, gzip.compress(raw, 9, mtime=0)])
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": "application/javascript; charset=utf-8",
         "Cache-Control": "public, max-age=3600",
         "Access-Control-Allow-Origin": "*",
