@@ -58,6 +58,9 @@ def test_policies_name_no_wildcard_beyond_logs_and_xray() -> None:
 def exercise_every_path(stack: Stack) -> None:
     """Each AWS-touching path of the three functions, through app.py's handlers."""
     assert stack.post([{"url": "https://shop.example.com/"}]).status == 202
+    plausible = b'{"n": "pageview", "u": "https://shop.example.com/", "d": "shop.example.com"}'
+    headers = {"Content-Type": "text/plain", "Accept": "*/*"}
+    assert stack.request("POST", "/api/event", body=plausible, headers=headers).status == 202  # site by domain
     assert stack.get("/health").status == 200
     stack.process(stack.receive())
     # A job delivered again beside another of its shard and minute ("a" and "c"): its event
