@@ -49,8 +49,8 @@ def test_queued_and_dead_lettered_jobs_hold_no_more_than_the_stored_event(monkey
         post(stack, stack.site.site.write_key)  # truncate: the default
         post(stack, dropping.site.write_key)
         sqs = stack.client("sqs")
-        queued = [m["Body"] for m in sqs.receive_message(QueueUrl=stack.outputs["EventsQueueUrl"],
-                                                         MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]]  # fmt: skip
+        got = sqs.receive_message(QueueUrl=stack.outputs["EventsQueueUrl"], MaxNumberOfMessages=10, VisibilityTimeout=0)
+        queued = [m["Body"] for m in got["Messages"]]
         assert len(queued) == 2
         for body in queued:
             assert not [s for s in SECRETS if s in body], body
@@ -61,7 +61,8 @@ def test_queued_and_dead_lettered_jobs_hold_no_more_than_the_stored_event(monkey
         for body in dead:
             sqs.send_message(QueueUrl=stack.outputs["EventsQueueUrl"], MessageBody=body)
         stack.process(stack.receive())
-        stored = {e["event_id"]: e for e in raw_store.events(stack.client("dynamodb"), stack.outputs["EventsTableName"])}
+        table = stack.outputs["EventsTableName"]
+        stored = {e["event_id"]: e for e in raw_store.events(stack.client("dynamodb"), table)}
         for body in queued:
             event = envelope.decode(body).arguments[0]
             kept = stored[event["event_id"]]
