@@ -8,6 +8,7 @@ from tally_contract import envelope
 from tally_contract.envelope import Job
 from tally_contract.queues import Queue
 from tally_contract.queues.memory_queue import MemoryQueue
+from tally_contract.salts import MemorySalts
 from tally_contract.sites import MemorySites, NewSite, Site, SiteStore, create
 from tests.apigw import HttpResponse, LambdaContext, decode_response, rest_event
 
@@ -27,6 +28,7 @@ class Ingest:
     queue: Queue
     sites: SiteStore
     now: list[float] = field(default_factory=lambda: [NOW])
+    salts: MemorySalts = field(default_factory=MemorySalts)  # this harness's, across activations
 
     def request(self, method: str, path: str, **kwargs: Any) -> HttpResponse:
         from app import app
@@ -56,14 +58,12 @@ class Ingest:
         from ingest_lambda.settings import Settings
 
         clock = lambda: self.now[0]  # noqa: E731
-        rt = runtime.configure(settings=Settings(), queue=self.queue, sites=self.sites, clock=clock)
+        rt = runtime.configure(settings=Settings(), queue=self.queue, sites=self.sites, salts=self.salts, clock=clock)
         rt.limiter = RateLimiter(clock=clock)
 
     def salt(self, day: str) -> bytes:
         """The day's visitor-id salt, as this ingest holds it."""
-        from ingest_lambda import runtime
-
-        return runtime.get().salts.for_day(day, self.now[0])
+        return self.salts.for_day(day, self.now[0])
 
     def jobs(self) -> list[Job]:
         assert isinstance(self.queue, MemoryQueue)

@@ -94,10 +94,10 @@ def _form_data(data: bytes, compression: str) -> tuple[bytes, str]:
         raise MalformedBody("form body is not data=<base64 or JSON>") from None
     if "data" not in form:
         raise InvalidEvent("form body has no data field", field="data")
-    # An unescaped "+" of base64 reads as a space in a form; put it back.
-    value = form["data"][-1].replace(" ", "+").encode("utf-8", "surrogatepass")
+    value = form["data"][-1].encode("utf-8", "surrogatepass")
     compression = (form.get("compression", [compression])[-1] or "").lower()
     if compression == "base64" or not body.looks_like_json(value):
+        value = value.replace(b" ", b"+")  # an unescaped "+" of base64 reads as a space in a form
         try:
             value = base64.b64decode(value + b"=" * (-len(value) % 4), altchars=b"-_" if b"-" in value else None)
         except (binascii.Error, ValueError):
