@@ -39,7 +39,8 @@ def test_a_form_post_is_an_event_with_rails_style_nesting(shop: Ingest) -> None:
                             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "*/*"})  # fmt: skip
     assert response.status == 202, response.body
     (event,) = shop.events()
-    assert (event["name"], event["properties"], event["time"]) == ("signup", {"plan": "pro"}, "2026-11-23T13:19:50.000Z")
+    assert (event["name"], event["properties"]) == ("signup", {"plan": "pro"})
+    assert event["time"] == "2026-11-23T13:19:50.000Z"
 
 
 def test_form_batches_and_errors_name_the_field(shop: Ingest) -> None:
@@ -131,17 +132,19 @@ def test_segment_refusals_are_4xx_naming_the_field_and_a_queue_outage_503(shop: 
 
 
 def test_posthog_wire_formats(shop: Ingest) -> None:
+    key = shop.site.write_key
     event = {"event": "$pageview", "distinct_id": "d", "uuid": "0192a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
-             "properties": {"$current_url": "https://shop.example.com/x", "$device_id": "d", "token": shop.site.write_key,
+             "properties": {"$current_url": "https://shop.example.com/x", "$device_id": "d", "token": key,
                             "$referrer": "$direct", "utm_source": None, "plan": "pro"}}  # fmt: skip
     raw = json.dumps([event]).encode()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
     forms = [
         ("/e", gzip.compress(raw), {"Content-Type": "text/plain"}, {"compression": "gzip-js"}),
-        ("/i/v0/e", b"data=" + quote(base64.b64encode(raw)).encode(), {"Content-Type": "application/x-www-form-urlencoded"}, None),
-        ("/e", b"data=" + quote(raw).encode(), {"Content-Type": "application/x-www-form-urlencoded"}, None),
-        ("/batch", json.dumps({"api_key": shop.site.write_key, "batch": [event]}).encode(), {}, None),
-        ("/capture", json.dumps({**event, "api_key": shop.site.write_key}).encode(), {"Content-Encoding": "gzip"}, None),
-    ]  # fmt: skip
+        ("/i/v0/e", b"data=" + quote(base64.b64encode(raw)).encode(), form, None),
+        ("/e", b"data=" + quote(raw).encode(), form, None),
+        ("/batch", json.dumps({"api_key": key, "batch": [event]}).encode(), {}, None),
+        ("/capture", json.dumps({**event, "api_key": key}).encode(), {"Content-Encoding": "gzip"}, None),
+    ]
     for path, body, headers, query in forms:
         if headers.get("Content-Encoding"):
             body = gzip.compress(body)
@@ -194,7 +197,8 @@ def test_posthog_configuration_says_no_flags_no_recording(shop: Ingest) -> None:
 
 def test_plausible_events_by_domain(shop: Ingest) -> None:
     tracker = {"n": "pageview", "u": "https://shop.example.com/a#/x", "d": "other.example, www.Shop.example.com",
-               "r": "https://news.example.net/", "p": '{"plan":"pro"}', "$": {"amount": "9.99", "currency": "EUR"}}  # fmt: skip
+               "r": "https://news.example.net/", "p": '{"plan":"pro"}',
+               "$": {"amount": "9.99", "currency": "EUR"}}  # fmt: skip
     response = call(shop, "/api/event", tracker, {"Content-Type": "text/plain", "Origin": ORIGIN})
     assert (response.status, response.body) == (202, b"ok")
     documented = {"name": "engagement", "url": "https://shop.example.com/a#/x", "domain": "shop.example.com",

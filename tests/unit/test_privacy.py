@@ -80,7 +80,8 @@ def test_visitors_by_user_is_a_site_choice_and_device_the_default() -> None:
         ingest.activate()
         for ip in ("198.51.100.1", "198.51.100.2"):  # one user on two devices
             event = {"url": "https://shop.example.com/", "user_id": "u-1", "ip": ip, "user_agent": UA}
-            assert ingest.post(event, headers={"Authorization": f"Bearer {ingest.secret}", "Origin": None}).status == 202
+            server = {"Authorization": f"Bearer {ingest.secret}", "Origin": None}
+            assert ingest.post(event, headers=server).status == 202
     assert len({e["visitor_id"] for e in by_device.events()}) == 2
     assert {e["visitor_id"] for e in by_user.events()} == {
         user_visitor_id("shop", "u-1", by_user.salt(by_user.events()[0]["event_time"][:10]))
