@@ -107,7 +107,10 @@ def to_event(message: dict[str, Any], visitor_ip: str | None) -> dict[str, Any]:
 def _object(value: Any, field: str) -> dict[str, Any]:
     """Older trackers send props and revenue as a JSON string of the object."""
     if isinstance(value, str) and value.strip():
-        value = body.parse_json(value.encode("utf-8", "surrogatepass"))
+        try:
+            value = body.parse_json(value.encode("utf-8", "surrogatepass"))
+        except IngestError as error:
+            raise FieldError(field, error.message) from None
     if value is not None and not isinstance(value, dict):
         raise FieldError(field, "must be an object")
     return value or {}
