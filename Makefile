@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test-deps test check lint lint-infra types bench faults clean deploy destroy
+.PHONY: install up test-deps test test-fast check lint lint-infra types bench faults clean deploy destroy
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or make PY=python3)"; exit 1; }
@@ -38,8 +38,14 @@ test-deps:
 	@test $(BROWSER_JS)/node_modules/.package-lock.json -nt $(BROWSER_JS)/package-lock.json || \
 	  (cd $(BROWSER_JS) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 
+# Every tier: tests/unit (no network), tests/functional (moto, Redis), tests/e2e (subprocesses,
+# Ruby, Chromium, fault scenarios).
 test: install test-deps
 	$(BIN)/python -m pytest
+
+# The unit tier alone: no network, nothing to install beyond the venv, well under 30 s.
+test-fast: install
+	$(BIN)/python -m pytest -q tests/unit
 
 lint: install lint-infra
 	$(BIN)/ruff check .
@@ -72,8 +78,8 @@ bench: install
 # Fault scenarios at full volume (docs/faults.md); `make test` runs them small. Prints the ledger.
 faults: install test-deps
 	rm -rf test-artifacts/faults
-	TALLY_FAULTS_SCALE=full $(BIN)/python -m pytest -p no:cacheprovider -q --durations=0 tests/faults
-	$(BIN)/python -m tests.faults.report
+	TALLY_FAULTS_SCALE=full $(BIN)/python -m pytest -p no:cacheprovider -q --durations=0 tests/e2e/faults
+	$(BIN)/python -m tests.support.faults.report
 
 clean:
 	rm -rf $(VENV) build .tally *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts $(BROWSER_JS)/node_modules

@@ -2,7 +2,7 @@
 
 import os
 
-from chalice import Chalice, Rate
+from chalice.app import Chalice, Rate
 
 from ingest_lambda import handlers, observability
 

@@ -1,6 +1,6 @@
 """Count every AWS request the pipeline makes, and the units AWS would bill for it.
 
-Wraps botocore's ``BaseClient._make_api_call`` (as tests/iam_audit.py does) and charges each
+Wraps botocore's ``BaseClient._make_api_call`` (as tests/support/iam_audit.py does) and charges each
 call to whoever runs it (``CHARGE``: a Lambda function, or the event source's poller, set by
 the bench around each call; pool tasks inherit it, tally_contract.pools) and to a phase
 (``PHASE``, e.g. the rollup's granularity).
@@ -43,13 +43,13 @@ class Meter:
                 meter.record(client, function, operation, params, response)
             return response
 
-        BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        BaseClient._make_api_call = _make_api_call
 
     def uninstall(self) -> None:
         from botocore.client import BaseClient
 
         if self.original is not None:
-            BaseClient._make_api_call = self.original  # type: ignore[method-assign]
+            BaseClient._make_api_call = self.original
             self.original = None
 
     def record(self, client: Any, function: str, operation: str, params: dict[str, Any], response: Any) -> None:

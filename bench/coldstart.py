@@ -113,7 +113,8 @@ def import_profile(aws: MockAws, name: str, top: int = 4) -> list[dict[str, Any]
             continue
         self_us, cumulative_us, module = line.removeprefix("import time:").split("|")
         depth = (len(module) - len(module.lstrip()) + 1) // 2
-        row = {"module": module.strip(), "self_ms": int(self_us) / 1000, "cum_ms": int(cumulative_us) / 1000}
+        row: dict[str, Any] = {"module": module.strip(), "self_ms": int(self_us) / 1000,
+               "cum_ms": int(cumulative_us) / 1000}  # fmt: skip
         if depth == 2:
             children.append(row)  # importtime prints children before their parent
         elif depth == 1:

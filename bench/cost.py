@@ -62,10 +62,10 @@ def measure(size: int, events: int, seed: int) -> dict[str, Any]:
     import pytest
 
     # Imported before the stage's environment is set: it reads TALLY_STAGE once, at import, and
-    # would keep "prod" for the rest of a pytest session (tests/test_rollup.py expects "dev").
+    # would keep "prod" for the rest of a pytest session (tests/functional/test_rollup.py expects "dev").
     import processor_lambda.observability  # noqa: F401
     from bench.cost_run import CostRun
-    from tests.stack import deployed
+    from tests.support.stack import deployed
 
     with pytest.MonkeyPatch.context() as patch:
         for name, value in ENVIRONMENT.items():
@@ -127,8 +127,8 @@ def levers(measured: dict[str, Any], priced: dict[str, Any]) -> list[dict[str, A
     per_event_m = 1_000_000 / now["events"]
 
     def rollup_usd(state: dict[str, float]) -> float:
-        return per_event_m * (state["rru"] * prices["dynamodb_rru"]["usd"] / prices["dynamodb_rru"]["per"]
-                              + state["gb_seconds"] * prices["lambda_gb_second"]["usd"])  # fmt: skip
+        return float(per_event_m * (state["rru"] * prices["dynamodb_rru"]["usd"] / prices["dynamodb_rru"]["per"]
+                                    + state["gb_seconds"] * prices["lambda_gb_second"]["usd"]))  # fmt: skip
 
     raw = sum(i["usd_per_million"] for i in priced["items"] if i["item"].startswith("process_events: BatchWriteItem"))
     return [

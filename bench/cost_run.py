@@ -3,14 +3,14 @@
 import json
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from bench.aws_meter import CHARGE, PHASE, Meter
 from tally_cli.local.emulator import linear_receive
-from tests.iam_audit import CONFIG
+from tests.support.iam_audit import CONFIG
 
 BATCH = 1000  # the stage's event source mapping (TALLY_SQS_BATCH_SIZE)
 # The stage's window is 5 s; a batch of 1,000 fills it at >= 200 events/s. moto answers a
@@ -35,11 +35,11 @@ class CostRun:
         linear_receive()  # moto's ReceiveMessage, quadratic in queue depth otherwise (local mode does the same)
         self.meter = Meter()
         self.meter.install()
-        self.wall: Counter[str] = Counter()  # function -> billed seconds
+        self.wall: defaultdict[str, float] = defaultdict(float)  # function -> billed seconds
         self.invocations: Counter[str] = Counter()
         self.memory = {name: fn["lambda_memory_size"] for name, fn in
                        CONFIG["stages"][stack.stage]["lambda_functions"].items()}  # fmt: skip
-        self.passes: dict[str, Counter[str]] = {g: Counter() for g in ("m", "h", "d")}
+        self.passes: dict[str, defaultdict[str, float]] = {g: defaultdict(float) for g in ("m", "h", "d")}
 
     def close(self) -> None:
         self.meter.uninstall()
@@ -57,8 +57,8 @@ class CostRun:
 
     def post(self, events: list[dict[str, Any]]) -> int:
         from app import app
-        from tests.apigw import LambdaContext, decode_response, rest_event
-        from tests.stack import ORIGIN
+        from tests.support.apigw import LambdaContext, decode_response, rest_event
+        from tests.support.stack import ORIGIN
 
         body = json.dumps({"batch": events}).encode()
         headers = {"Content-Type": "application/json", "Origin": ORIGIN,
@@ -86,7 +86,7 @@ class CostRun:
                                 batch_size=BATCH, batch_window=WINDOW, poll_wait=1)  # fmt: skip
         self._warm_up(traffic, SqsEventSource(self.stack.client("sqs"), self.stack.outputs["EventsQueueUrl"],
                                               self.process, batch_size=10, poll_wait=1))  # fmt: skip
-        batches, phases = 0, Counter[str]()
+        batches, phases = 0, defaultdict[str, float](float)
         for _ in range(events // BATCH):
             started = time.perf_counter()
             for _ in range(BATCH // size):
@@ -134,35 +134,35 @@ class CostRun:
 
     def _rollup(self) -> dict[str, Any]:
         from processor_lambda import entry
-        from processor_lambda.dynamo import DynamoStore
-        from processor_lambda.request_job import Tables
-        from processor_lambda.rollup import Rollup
+        from tally_aggregates.rollup import Rollup
+        from tally_store.base import Bucket
+        from tally_store.dynamodb import DynamoDBStore
 
-        original = Rollup._roll
+        original = Rollup.roll
 
-        def roll(rollup: Rollup, pk: str, now: float, report: Any) -> None:
-            granularity, started, read = pk.rsplit("#", 2)[1], time.perf_counter(), report.events_read
+        def roll(rollup: Rollup, bucket: Bucket, now: float, report: Any) -> None:
+            granularity, started, read = bucket.granularity, time.perf_counter(), report.events_read
             with charged("rollup", "rollup:" + granularity):
-                original(rollup, pk, now, report)
+                original(rollup, bucket, now, report)
             self.passes[granularity]["seconds"] += time.perf_counter() - started
             self.passes[granularity]["events_read"] += report.events_read - read
             self.passes[granularity]["buckets"] += 1
 
-        self.patch.setattr(Rollup, "_roll", roll)
+        self.patch.setattr(Rollup, "roll", roll)
         outputs = self.stack.outputs
-        tables = Tables(events=outputs["EventsTableName"], aggregates=outputs["AggregatesTableName"])
+        store = DynamoDBStore(outputs["EventsTableName"], outputs["AggregatesTableName"])
         ahead = time.time() + 150  # every minute bucket of the run closed, hours and days open
-        entry.rollup(Rollup(DynamoStore(), tables, clock=lambda: ahead))
+        entry.rollup(Rollup(store, clock=lambda: ahead))
         report: dict[str, Any] = self._invoke("rollup", self.stack.rollup)
         return report
 
     def _stored_events(self) -> list[dict[str, Any]]:
         """Every raw event once (packs may repeat a redelivered one)."""
-        from processor_lambda import items
+        from tally_store import dynamodb_packs
 
         table, dynamodb = self.stack.outputs["EventsTableName"], self.stack.client("dynamodb")
         pages = dynamodb.get_paginator("scan").paginate(TableName=table)
-        return list(items.unique_events(item for page in pages for item in page["Items"]))
+        return list(dynamodb_packs.unique_events(item for page in pages for item in page["Items"]))
 
 
 def _event_span(events: list[dict[str, Any]]) -> float:

@@ -29,7 +29,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -40,10 +40,10 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.
 class Watcher(threading.Thread):
     """Polls the page counters (events, ``ev``) of one run's slots; keeps when each changed."""
 
-    def __init__(self, client: Any, table: str, prefix: str) -> None:
+    def __init__(self, store: Any, prefix: str) -> None:
         super().__init__(name="watcher", daemon=True)
         self.since = time.time()
-        self.client, self.table, self.prefix = client, table, prefix
+        self.store, self.prefix = store, prefix
         self.seen: dict[str, list[tuple[float, int]]] = defaultdict(list)  # slot -> (time, pv)
         self.stopping = threading.Event()
 
@@ -56,17 +56,15 @@ class Watcher(threading.Thread):
                     history.append((now, pv))
 
     def counts(self) -> dict[str, int]:
-        # One Query a poll (two across an hour boundary): the watcher's load on the emulator stays small.
+        from tally_store.base import Bucket
+
+        # One read a poll (two across an hour boundary): the watcher's load on the emulator stays small.
         hours = {time.strftime("%Y-%m-%dT%H", time.gmtime(at)) for at in (self.since, time.time())}
         counts: dict[str, int] = defaultdict(int)
         for hour in hours:
-            values = {":pk": {"S": f"local#h#{hour}"}, ":p": {"S": f"page#{self.prefix}"}}
-            pages = self.client.get_paginator("query").paginate(
-                TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-                ExpressionAttributeValues=values)  # fmt: skip
-            for page in pages:
-                for item in page["Items"]:
-                    counts[item["sk"]["S"].rsplit("/", 1)[1]] += int(item.get("ev", {"N": "0"})["N"])
+            for page, row in self.store.dimension(Bucket("local", "h", hour), "page").items():
+                if page.startswith(self.prefix):
+                    counts[page.rsplit("/", 1)[1]] += row.live.get("ev", 0)
         return counts
 
     def counted_at(self, slot: str, accepted: int) -> float | None:
@@ -126,7 +124,7 @@ def drive(state: dict[str, Any], run: str, events: int, rate: float) -> dict[str
 
     sender = Sender(state["api_url"], state["write_key"], state["secret_key"])
     traffic, summary = Traffic(random.Random(run)), Summary()
-    watcher = Watcher(aws(state, "dynamodb"), state["aggregates_table"], f"/bench/{run}/")
+    watcher = Watcher(_store(aws(state, "dynamodb"), state), f"/bench/{run}/")
     watcher.start()
     accepted: dict[str, int] = defaultdict(int)
     requests: Requests = []
@@ -232,3 +230,10 @@ def _s(value: float | None) -> str:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def _store(client: Any, state: dict[str, Any]) -> Any:
+    from tally_store.dynamodb import DynamoDBStore
+    from tally_store.dynamodb_calls import Calls
+
+    return DynamoDBStore(state["events_table"], state["aggregates_table"], Calls(client))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.servers import free_port, wait_for_port
+from tests.support.servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "bench"
@@ -53,7 +53,7 @@ class MockAws:
     def empty_queue(self, expected: int) -> None:
         """Check the queue holds ``expected`` messages, then recreate it empty. moto's
         SendMessageBatch slows down linearly with queue depth, so long runs must not let it grow."""
-        from tests.infra import create_queues
+        from tests.support.infra import create_queues
 
         depth = self.queue_depth()
         if depth != expected:
@@ -113,7 +113,7 @@ def mock_aws() -> Iterator[MockAws]:
     """Start moto, point this process at it (as the children will be) and build the resources."""
     from tally_contract import aws, sites
     from tally_contract.sites_dynamodb import DynamoSites
-    from tests.infra import create_queues, create_table
+    from tests.support.infra import create_queues, create_table
 
     with moto_server() as endpoint:
         saved, env = dict(os.environ), lambda_env(endpoint)

@@ -1,7 +1,7 @@
 """Hosted peers' list prices per million events (docs/peers.json), beside Tally's measured cost.
 
 Each figure is recomputed from the inputs stored with it (tiers, or a plan's price and volume),
-so the JSON cannot drift from its own arithmetic; tests/test_bench_peers.py checks that and that
+so the JSON cannot drift from its own arithmetic; tests/unit/test_bench_peers.py checks that and that
 docs/benchmarks.md shows ``table()``. Peers with no sourced price carry no figure.
 """
 

@@ -61,15 +61,15 @@ def make_records(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 def run_tally(records: list[dict[str, Any]]) -> tuple[float, float]:
     """(wall seconds, CPU seconds of this process, every thread) for one batch."""
-    from processor_lambda.dynamo import DynamoStore
     from processor_lambda.pipeline import PROCESS_REQUEST_JOB, Pipeline
     from processor_lambda.registry import Registry
-    from processor_lambda.request_job import RequestProcessor, SiteSettings, Tables
+    from processor_lambda.request_job import RequestProcessor, SiteSettings
     from processor_lambda.sqs_handler import SqsBatchHandler
+    from tally_store.dynamodb import DynamoDBStore
 
     registry = Registry()
-    tables = Tables(events="tally-bench-events", aggregates="tally-bench-aggregates")
-    registry.register_batch(PROCESS_REQUEST_JOB, RequestProcessor(DynamoStore(), tables, SiteSettings(lambda _: None)))
+    store = DynamoDBStore("tally-bench-events", "tally-bench-aggregates")
+    registry.register_batch(PROCESS_REQUEST_JOB, RequestProcessor(store, SiteSettings(lambda _: None)))
     handler = SqsBatchHandler(Pipeline(registry))
     started, cpu = time.perf_counter(), time.process_time()
     result = handler({"Records": records})

@@ -56,9 +56,9 @@ def steady_state(
     measured: dict[str, Any], rate: float, memory_mb: int, refresh: dict[str, float | None] | None = None
 ) -> dict[str, float]:
     """Per day at ``rate`` events/s: RRU, WRU, GB-seconds and invocations of the rollup
-    (``refresh``: other refresh intervals than processor_lambda.rollup.REFRESH, for a lever)."""
-    from processor_lambda import keys
-    from processor_lambda.rollup import REFRESH
+    (``refresh``: other refresh intervals than tally_aggregates.rollup.REFRESH, for a lever)."""
+    from tally_aggregates.rollup import REFRESH
+    from tally_store.buckets import STEP
 
     refresh = refresh or REFRESH
     passes = per_pass(measured)
@@ -68,7 +68,7 @@ def steady_state(
     rru = RUNS_PER_DAY * (0.5 + 2.0)  # the dirty-index Query; the open hour's and day's totals
     wru = seconds = 0.0
     for g, p in passes.items():
-        span = keys.STEP[g].total_seconds()
+        span = STEP[g].total_seconds()
         every = refresh[g]
         count = 0 if every is None else span / every - 1
         buckets = DAY / span

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.mockaws import ORIGIN, BenchError, MockAws
-from tests.apigw import LambdaContext, decode_response, rest_event
+from tests.support.apigw import LambdaContext, decode_response, rest_event
 
 EVENT = {"url": ORIGIN + "/pricing", "referrer": "https://news.example.net/x", "properties": {"plan": "pro"}}
 HEADERS = {"Content-Type": "application/json", "Origin": ORIGIN, "Accept": "*/*", "User-Agent": "bench/1.0"}
@@ -126,13 +126,13 @@ def route_requests(write_key: str) -> dict[str, tuple[dict[str, Any], int]]:
         for i in range(20)]  # fmt: skip
     form = "&".join(f"batch[{i}][url]={EVENT['url']}&batch[{i}][properties][plan]=pro" for i in range(20))
     basic = {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
-    key = {"key": write_key}
+    key: dict[str, str] = {"key": write_key}
     return {
         "events (JSON)": (rest_event("POST", "/events", body=json.dumps({"batch": batch}).encode(), headers=HEADERS,
                                      query=key), 20),
         "events (form)": (rest_event("POST", "/events", body=form.encode(), query=key,
                                      headers={**HEADERS, "Content-Type": "application/x-www-form-urlencoded"}), 20),
-        "i.gif": (rest_event("GET", "/i.gif", headers=HEADERS, query={**key, "url": EVENT["url"],
+        "i.gif": (rest_event("GET", "/i.gif", headers=HEADERS, query={**key, "url": str(EVENT["url"]),
                                                                        "properties[plan]": "pro"}), 1),
         "v1/batch (Segment)": (rest_event("POST", "/v1/batch", body=json.dumps(segment).encode(),
                                           headers={**HEADERS, **basic}), 20),
@@ -205,7 +205,7 @@ def measure(aws: MockAws, sqs_iterations: int, memory_iterations: int) -> dict[s
     results: dict[str, dict[str, float]] = {}
     for size in (1, 20):
         sqs_between = functools.partial(_empty, aws, size)
-        runs = {
+        runs: dict[str, tuple[Callable[[int], tuple[float, float]], int]] = {
             "sqs": (tally(aws.env["TALLY_QUEUE_URL"], size, sqs_between), sqs_iterations),
             "bare_sqs": (functools.partial(measure_bare_sqs, aws, size), sqs_iterations),
             "memory": (tally("memory://", size, memory_check(size)), memory_iterations),

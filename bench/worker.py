@@ -27,7 +27,7 @@ from typing import Any
 import redis
 
 from bench.fake_dynamodb import serve_in_child
-from tests.servers import redis_server
+from tests.support.servers import redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 3.0

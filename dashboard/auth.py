@@ -19,13 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import Unauthorized
+
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # ~16 MB, ~50 ms: once per login, not per request
 SESSION_SECONDS = 12 * 3600
 TOKEN_SECONDS = 90 * 86400
 MAX_PASSWORD = 256
 
 
-class AuthError(Exception):
+class AuthError(Unauthorized):
     """No valid credentials (401)."""
 
 

@@ -1,13 +1,11 @@
 """Pipeline health: queue sizes from the queue backend, the last batch from the processor's
-heartbeat item (``pk = "heartbeat"`` in the aggregates table, written once per batch)."""
+heartbeat (the store keeps one, written once per batch)."""
 
 import os
 import time
 from typing import Any, Protocol
 
-from .queries import Dynamo
-
-HEARTBEAT_KEY = {"pk": {"S": "heartbeat"}, "sk": {"S": "processor"}}
+from tally_store.base import Store
 
 
 class Pipeline(Protocol):
@@ -30,20 +28,20 @@ def from_environment() -> Pipeline:
     return SqsPipeline(name, os.environ.get("TALLY_DLQ") or None)
 
 
-def health(pipeline: Pipeline, dynamo: Dynamo, aggregates: str, now: float | None = None) -> dict[str, Any]:
+def health(pipeline: Pipeline, store: Store, now: float | None = None) -> dict[str, Any]:
     """One GetQueueAttributes per queue (+ one CloudWatch read) or one Redis pipeline, and one
-    GetItem."""
+    heartbeat read."""
     now = time.time() if now is None else now
-    beat = dynamo.get(aggregates, HEARTBEAT_KEY) or {}
-    last = float(beat["at"]["N"]) if "at" in beat else None
+    beat = store.heartbeat()
+    last = beat.at if beat else None
     return {
         "backend": pipeline.backend,
         "queue": pipeline.sizes(),
         "last_batch": {
             "at": last,
             "seconds_ago": round(now - last, 1) if last is not None else None,
-            "size": int(beat["n"]["N"]) if "n" in beat else None,
+            "size": beat.size if beat else None,
             # receipt of the batch's oldest event to its processing: the pipeline's lag
-            "lag_seconds": float(beat["lag"]["N"]) if "lag" in beat else None,
+            "lag_seconds": beat.lag if beat else None,
         },
     }

@@ -1,14 +1,13 @@
 """The queue edge of the pipeline panel: SQS (+ CloudWatch for the oldest message's age) or
-Redis (Sidekiq's queue, retry and dead sets). Only this module and queries.py import
-botocore; only this one imports redis."""
+Redis (Sidekiq's queue, retry and dead sets). AWS calls go through the AWS edge (aws.call);
+only this module imports redis."""
 
 import json
 import time
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from tally_contract import aws
+from tally_contract.errors import ServiceError
 
 from .errors import Unavailable
 
@@ -44,12 +43,12 @@ class SqsPipeline:
         name = self.queue.rstrip("/").rsplit("/", 1)[-1]
         now = self.clock()
         try:
-            stats = aws.client("cloudwatch").get_metric_statistics(
-                Namespace="AWS/SQS", MetricName="ApproximateAgeOfOldestMessage",
-                Dimensions=[{"Name": "QueueName", "Value": name}],
+            stats = aws.call(
+                aws.client("cloudwatch"), "get_metric_statistics", Namespace="AWS/SQS",
+                MetricName="ApproximateAgeOfOldestMessage", Dimensions=[{"Name": "QueueName", "Value": name}],
                 StartTime=now - 600, EndTime=now, Period=60, Statistics=["Maximum"],
             )  # fmt: skip
-        except (ClientError, BotoCoreError):
+        except ServiceError:
             return None  # the panel still shows sizes; the age is a nice-to-have
         points = sorted(stats.get("Datapoints", []), key=lambda p: p["Timestamp"])
         return float(points[-1]["Maximum"]) if points else None
@@ -106,11 +105,7 @@ class SqsPipeline:
         return self._urls[queue]
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(aws.client("sqs"), operation)(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
-            raise Unavailable(f"SQS {operation}: {code}") from exc
+        return aws.call(aws.client("sqs"), operation, error=Unavailable, **kwargs)
 
 
 class RedisPipeline:

@@ -13,9 +13,11 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from tally_contract.errors import ServiceError
+
 from . import params, runtime
 from .auth import TOKEN_SECONDS, AuthError, Principal
-from .errors import BadParameter, Forbidden, Unavailable
+from .errors import BadParameter, DashboardError, Forbidden, Unavailable
 from .health import health as pipeline_health
 
 Headers = dict[str, str | list[str]]
@@ -27,14 +29,16 @@ MAX_TOP_BUCKETS = 100
 def handle(name: str, request: Request) -> Response:
     try:
         return HANDLERS[name](request)
-    except AuthError as exc:
-        return json_response(401, {"error": "unauthorized", "message": str(exc)}, {"WWW-Authenticate": "Bearer"})
-    except BadParameter as exc:
-        return json_response(400, {"error": "bad_parameter", "parameter": exc.parameter, "message": str(exc)})
-    except Forbidden as exc:
-        return json_response(403, {"error": "forbidden", "message": str(exc)})
-    except Unavailable as exc:
-        return json_response(503, {"error": "unavailable", "message": str(exc)}, {"Retry-After": "5"})
+    except ServiceError as exc:  # the store or the queue did not answer: the caller retries
+        if not isinstance(exc, DashboardError):
+            exc = Unavailable(str(exc), code=exc.code)
+        return _refused(exc)
+    except DashboardError as exc:
+        return _refused(exc)
+
+
+def _refused(exc: DashboardError) -> Response:
+    return json_response(exc.STATUS_CODE, exc.body(), exc.headers())
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -116,9 +120,9 @@ def events(request: Request) -> Response:
     floor = params.moment(query, "from", ceiling - timedelta(days=7))
     filters = {}
     if query.get("name"):
-        filters["n"] = params.text("name", query["name"])
+        filters["name"] = params.text("name", query["name"])
     if query.get("page"):
-        filters["p"] = params.text("page", query["page"])
+        filters["path"] = params.text("page", query["page"])
     cursor = query.get("cursor") or None
     return json_response(200, runtime.get().stats.events(site, cursor, (floor, ceiling), limit, filters))
 
@@ -126,7 +130,7 @@ def events(request: Request) -> Response:
 def health(request: Request) -> Response:
     _admin(request)
     rt = runtime.get()
-    return json_response(200, pipeline_health(rt.queue_pipeline(), rt.stats.dynamo, rt.stats.tables.aggregates))
+    return json_response(200, pipeline_health(rt.queue_pipeline(), rt.stats.store))
 
 
 def dlq(request: Request) -> Response:
@@ -136,7 +140,7 @@ def dlq(request: Request) -> Response:
 
     rt = runtime.get()
     messages = rt.queue_pipeline().inspect(limit)
-    sites = rt.stats.dynamo.site_settings(rt.stats.tables.sites) if messages else {}
+    sites = rt.stats.site_settings() if messages else {}
     return json_response(200, {"messages": as_stored(messages, sites)})
 
 

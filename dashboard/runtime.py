@@ -9,8 +9,8 @@ from typing import Any
 from .auth import AdminRecord, Authenticator, LoginThrottle
 from .errors import Unavailable
 from .health import Pipeline
-from .queries import Dynamo, read_parameter
-from .stats import Stats, Tables
+from .ssm import read_parameter
+from .stats import Stats
 
 RECORD_TTL = 300.0  # a rotated password takes effect within five minutes on every instance
 
@@ -46,12 +46,11 @@ _runtime: Runtime | None = None
 def get() -> Runtime:
     global _runtime
     if _runtime is None:
-        tables = Tables(
-            events=os.environ.get("TALLY_EVENTS_TABLE", ""),
-            aggregates=os.environ.get("TALLY_AGGREGATES_TABLE", ""),
-            sites=os.environ.get("TALLY_SITES_TABLE", ""),
-        )
-        _runtime = Runtime(Stats(Dynamo(), tables), os.environ.get("TALLY_ADMIN_PARAMETER") or None)
+        from tally_contract.sites_dynamodb import DynamoSites
+        from tally_store.dynamodb import DynamoDBStore
+
+        stats = Stats(DynamoDBStore.from_environment(), DynamoSites(os.environ.get("TALLY_SITES_TABLE", "")))
+        _runtime = Runtime(stats, os.environ.get("TALLY_ADMIN_PARAMETER") or None)
     return _runtime
 
 

@@ -1,7 +1,9 @@
 """Refusals, each carrying its HTTP status (as Chalice's ChaliceViewError subclasses do)."""
 
+from tally_contract.errors import TallyError
 
-class IngestError(Exception):
+
+class IngestError(TallyError):
     """A request Tally refuses. ``code`` is stable for clients; the message is for people."""
 
     STATUS_CODE = 400

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from tally_contract import privacy
-from tally_contract.errors import StoreUnavailable
-from tally_contract.salts import SaltStore
+from tally_contract.errors import StorageError
 from tally_contract.sites import Site
+from tally_store.salts import DailySalts
 
 from .errors import QueueRefused
 
@@ -20,7 +20,7 @@ def tracking_refused(headers: Mapping[str, str]) -> bool:
     return (headers.get("dnt") or "").strip() == "1" or (headers.get("sec-gpc") or "").strip() == "1"
 
 
-def reduce(event: dict[str, Any], site: Site, salts: SaltStore, now: float) -> dict[str, Any]:
+def reduce(event: dict[str, Any], site: Site, salts: DailySalts, now: float) -> dict[str, Any]:
     """The event as the site stores it (in place; ``event`` is ingest's own new dict)."""
     for name in ("url", "referrer"):
         if event.get(name) is not None:
@@ -34,7 +34,7 @@ def reduce(event: dict[str, Any], site: Site, salts: SaltStore, now: float) -> d
 
 
 def _visitor(
-    event: dict[str, Any], site: Site, address: privacy.IPAddress | None, salts: SaltStore, now: float
+    event: dict[str, Any], site: Site, address: privacy.IPAddress | None, salts: DailySalts, now: float
 ) -> str | None:
     user = event.get("user_id") or event.get("anonymous_id")
     by_user = site.visitors == privacy.VISITORS_BY_USER and user
@@ -43,7 +43,7 @@ def _visitor(
     try:
         # ingest writes event_time as YYYY-MM-DDTHH:MM:SS.mmmZ: its UTC day is its first 10.
         salt = salts.for_day(event["event_time"][:10], now)
-    except StoreUnavailable:
+    except StorageError:
         raise QueueRefused("visitor ids are unavailable (the salts table did not answer); retry later") from None
     if by_user:
         return privacy.user_visitor_id(event["site"], str(user), salt)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tally_contract import queues
-from tally_contract.salts import MemorySalts, SaltStore
 from tally_contract.sites import CachedSites, SiteStore
+from tally_store.salts import DailySalts, MemorySalts
 
 from .ratelimit import RateLimiter
 from .settings import Settings
@@ -20,7 +20,7 @@ class Runtime:
     settings: Settings
     queue: queues.Queue
     sites: SiteStore
-    salts: SaltStore
+    salts: DailySalts
     clock: Callable[[], float] = time.time
     limiter: RateLimiter = field(default_factory=RateLimiter)
 
@@ -40,7 +40,7 @@ def configure(
     settings: Settings | None = None,
     queue: queues.Queue | None = None,
     sites: SiteStore | None = None,
-    salts: SaltStore | None = None,
+    salts: DailySalts | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Runtime:
     """Replace the runtime (tests, local mode). Anything not given is built from settings."""
@@ -72,9 +72,10 @@ def _from_settings(settings: Settings, *, queue: queues.Queue | None = None, sit
     )
 
 
-def _salts(settings: Settings) -> SaltStore:
+def _salts(settings: Settings) -> DailySalts:
     if not settings.aggregates_table:
-        return MemorySalts()
-    from tally_contract.salts_dynamodb import DynamoSalts
+        return DailySalts(MemorySalts())
+    # Only the salts' module of the store: ingest needs nothing else of it.
+    from tally_store.dynamodb_salts import DynamoDBSalts
 
-    return DynamoSalts(settings.aggregates_table)
+    return DailySalts(DynamoDBSalts(settings.aggregates_table))

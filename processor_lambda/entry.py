@@ -4,14 +4,16 @@ Tests (and local mode) hand in their own pipeline or rollup instead."""
 import dataclasses
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .pipeline import Pipeline, build_pipeline
-from .rollup import Rollup
 from .sqs_handler import PartialBatchFailure, SqsBatchHandler
 
+if TYPE_CHECKING:  # the SQS function never loads the rollup
+    from tally_aggregates.rollup import Rollup
+
 _handler: SqsBatchHandler | None = None
-_rollup: Rollup | None = None
+_rollup: "Rollup | None" = None
 
 
 def sqs_handler(pipeline: Pipeline | None = None) -> SqsBatchHandler:
@@ -25,16 +27,15 @@ def sqs_handler(pipeline: Pipeline | None = None) -> SqsBatchHandler:
     return _handler
 
 
-def rollup(instance: Rollup | None = None) -> Rollup:
+def rollup(instance: "Rollup | None" = None) -> "Rollup":
     global _rollup
     if instance is not None:
         _rollup = instance
     elif _rollup is None:
-        from .dynamo import DynamoStore
-        from .request_job import Tables
+        from tally_aggregates.rollup import Rollup
+        from tally_store.dynamodb import DynamoDBStore
 
-        tables = Tables(events=os.environ["TALLY_EVENTS_TABLE"], aggregates=os.environ["TALLY_AGGREGATES_TABLE"])
-        _rollup = Rollup(DynamoStore(), tables)
+        _rollup = Rollup(DynamoDBStore.from_environment())
     return _rollup
 
 

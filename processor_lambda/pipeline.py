@@ -19,8 +19,8 @@ from tally_contract.errors import EnvelopeError
 from .registry import Registry
 from .results import JobFailed, RecordResult
 
-if TYPE_CHECKING:  # the SQS handler imports this module; DynamoDB code loads on first build
-    from .dynamo import DynamoStore
+if TYPE_CHECKING:  # the SQS handler imports this module; storage code loads on first build
+    from tally_store.base import Store
 
 PROCESS_REQUEST_JOB = "ProcessRequestJob"
 
@@ -88,21 +88,18 @@ def _as_failure(exc: Exception) -> JobFailed:
 
 
 def build_pipeline(
-    registry: Registry | None = None, *, clock: Callable[[], float] = time.time, store: "DynamoStore | None" = None
+    registry: Registry | None = None, *, clock: Callable[[], float] = time.time, store: "Store | None" = None
 ) -> Pipeline:
     """The production pipeline, configured from the environment (see docs/operations.md).
     ``store`` replaces the DynamoDB store (the fault tests hand in one with a faulty client)."""
     from tally_contract.sites_dynamodb import DynamoSites
+    from tally_store.dynamodb import DynamoDBStore
 
-    from .dynamo import DynamoStore
-    from .request_job import RequestProcessor, SiteSettings, Tables
+    from .request_job import RequestProcessor, SiteSettings
 
     registry = registry or Registry()
-    store = store or DynamoStore()
-    tables = Tables(events=os.environ["TALLY_EVENTS_TABLE"], aggregates=os.environ["TALLY_AGGREGATES_TABLE"])
+    store = store or DynamoDBStore.from_environment()
     sites = SiteSettings(DynamoSites(os.environ["TALLY_SITES_TABLE"], client=None).by_id)
-    processor = RequestProcessor(
-        store, tables, sites, default_site=os.environ.get("TALLY_DEFAULT_SITE") or None, clock=clock
-    )
+    processor = RequestProcessor(store, sites, default_site=os.environ.get("TALLY_DEFAULT_SITE") or None, clock=clock)
     registry.register_batch(PROCESS_REQUEST_JOB, processor)
     return Pipeline(registry)

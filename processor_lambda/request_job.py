@@ -1,41 +1,33 @@
 """ProcessRequestJob: store a batch of tracking events and count them.
 
-Order matters for exactness: raw events are written first, in packs (items.py), counters
-second. A record succeeds only when both landed; a failed record is retried whole, which may
-store its raw event in a second pack (readers keep one copy per event id) and re-add counters
-that had landed; the rollup then recomputes those buckets from the raw events
-(docs/data-model.md).
+Order matters for exactness: raw events are written first, counters second. A record succeeds
+only when both landed; a failed record is retried whole, which may store its raw event a second
+time (readers keep one copy per event id) and re-add counters that had landed; the rollup then
+recomputes those buckets from the raw events (docs/data-model.md).
 """
 
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tally_aggregates import counters
 from tally_contract.envelope import Job
+from tally_contract.errors import StorageError
 from tally_contract.sites import Site
+from tally_store.base import Heartbeat, PendingWrite, Refused, Store
+from tally_store.salts import DailySalts
 
-from . import counters, events, items
-from .dynamo import DynamoStore, Rejected
+from . import events
 from .enrich import enrich, salt_day
-from .errors import StorageError
 from .results import JobFailed, RecordResult
-from .salts import DailySalts
 
 SLICE = 500
 # A child of the Powertools logger "processor": JSON lines with the Lambda context, and debug
 # lines only where POWERTOOLS_LOG_LEVEL or the debug sampling rate let them through.
 logger = logging.getLogger("processor.events")
 DEFAULT_SETTINGS = Site(site_id="", write_key="", secret_hash="")
-
-
-@dataclass(frozen=True)
-class Tables:
-    events: str
-    aggregates: str
 
 
 class SiteSettings:
@@ -57,17 +49,15 @@ class SiteSettings:
 class RequestProcessor:
     def __init__(
         self,
-        store: DynamoStore,
-        tables: Tables,
+        store: Store,
         sites: SiteSettings,
         *,
         default_site: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
-        self.tables = tables
         self.sites = sites
-        self.salts = DailySalts(store, tables.aggregates)
+        self.salts = DailySalts(store)
         self.default_site = default_site
         self.clock = clock
 
@@ -85,13 +75,12 @@ class RequestProcessor:
 
     def _store_raw(
         self, jobs: list[Job], results: list[RecordResult | None], now: float
-    ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, Rejected]]:
-        """Prepare the jobs and write their events in packs. Returns (position, event) for the
-        jobs that prepared (the others' results are set) and the events not written, by id."""
+    ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, Refused]]:
+        """Prepare the jobs and write their events. Returns (position, event) for the jobs that
+        prepared (the others' results are set) and the events not written, by id."""
         prepared: list[tuple[int, dict[str, Any]]] = []
-        retained: dict[str, tuple[dict[str, Any], int]] = {}  # event id -> (event, retention days)
-        writes: list[Future[list[Rejected]]] = []
-        ids_of: dict[tuple[str, str], list[str]] = {}
+        written: set[str] = set()
+        writes: list[PendingWrite] = []
         for start in range(0, len(jobs), SLICE):
             slice_events = []
             for position in range(start, min(start + SLICE, len(jobs))):
@@ -101,30 +90,12 @@ class RequestProcessor:
                     results[position] = RecordResult.failure(exc)
                     continue
                 prepared.append((position, event))
-                slice_events.append(retained.setdefault(event["event_id"], (event, site.retention_days)))
-            packs = items.pack(slice_events, now)
-            ids_of.update({(item["pk"]["S"], item["sk"]["S"]): ids for item, ids in packs})
-            # Raw writes of this slice run while the next slice is prepared.
-            writes.extend(self.store.submit_items(self.tables.events, [item for item, _ in packs]))
-        refused: dict[str, Rejected] = {}
-        alone: list[tuple[dict[str, Any], int]] = []  # events of packs refused for what they hold
-        for rejected in (r for w in writes for r in w.result()):
-            ids = ids_of[rejected.key]
-            if rejected.retryable or len(ids) == 1:
-                refused.update(dict.fromkeys(ids, rejected))
-            else:
-                alone += [retained[i] for i in ids]
-        if alone:
-            refused.update(self._write_alone(alone, now))
-        return prepared, refused
-
-    def _write_alone(self, events: list[tuple[dict[str, Any], int]], now: float) -> dict[str, Rejected]:
-        """DynamoDB refused a pack for what it holds (not a throttle): write its events one to
-        a pack, so a bad event fails alone instead of taking its pack-mates with it."""
-        packs = [packed for event in events for packed in items.pack([event], now)]
-        ids_of = {(item["pk"]["S"], item["sk"]["S"]): ids for item, ids in packs}
-        still = self.store.put_items(self.tables.events, [item for item, _ in packs])
-        return {i: r for r in still for i in ids_of[r.key]}
+                if event["event_id"] not in written:  # a redelivered job beside its first copy
+                    written.add(event["event_id"])
+                    slice_events.append((event, site.retention_days))
+            # This slice is written while the next one is prepared.
+            writes.append(self.store.write_events(slice_events, now))
+        return prepared, {refused.event_id: refused for write in writes for refused in write.wait()}
 
     def _prepare(self, job: Job, now: float) -> tuple[dict[str, Any], Site]:
         event = events.from_job(job, self.default_site)
@@ -139,23 +110,16 @@ class RequestProcessor:
         # Tally's ISO times sort as strings: parse only the oldest.
         stamps = (e["received_at"] for e in prepared if isinstance(e.get("received_at"), str))
         oldest = _epoch(min(stamps, default=None))
-        item = {
-            "pk": {"S": "heartbeat"},
-            "sk": {"S": "processor"},
-            "at": {"N": f"{now:.3f}"},
-            "n": {"N": str(len(prepared))},
-        }
-        if oldest is not None:
-            item["lag"] = {"N": f"{max(0.0, now - oldest):.3f}"}
+        lag = max(0.0, now - oldest) if oldest is not None else None
         try:
-            self.store.call("put_item", TableName=self.tables.aggregates, Item=item)
+            self.store.put_heartbeat(Heartbeat(now, len(prepared), lag))
         except StorageError:
             pass
 
     def _count(
         self,
         prepared: list[tuple[int, dict[str, Any]]],
-        refused: dict[str, Rejected],
+        refused: dict[str, Refused],
         now: float,
     ) -> dict[str, JobFailed]:
         """Counters for the events whose raw pack was written. Failures by event id."""
@@ -163,7 +127,7 @@ class RequestProcessor:
         # A redelivered job can sit in the same batch as its first copy: count it once.
         stored = {event["event_id"]: event for _, event in prepared if event["event_id"] not in failed}
         updates = counters.sum_batch(stored.values())
-        not_landed = counters.apply(self.store, self.tables.aggregates, updates, now)
+        not_landed = self.store.add_counters(updates, now)
         if not_landed:
             for event in stored.values():
                 if counters.touched_by(event, not_landed):

@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
+from tally_contract.errors import TallyError
 
-class JobFailed(Exception):
+
+class JobFailed(TallyError):
     """A job did not complete. ``retryable`` is False when running it again cannot help
     (an undecodable body, an unknown job class): such a job goes straight to the dead letters."""
 

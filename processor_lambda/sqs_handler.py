@@ -11,9 +11,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from tally_contract import aws
+from tally_contract.errors import ServiceError, TallyError
 
 from .pipeline import Pipeline
 from .results import RecordResult
@@ -22,7 +21,7 @@ Record = dict[str, Any]
 logger = logging.getLogger(__name__)
 
 
-class PartialBatchFailure(Exception):
+class PartialBatchFailure(TallyError):
     """Raised so Lambda redelivers the unfinished messages; the finished ones are deleted."""
 
     def __init__(self, failed: Sequence[tuple[Record, RecordResult]]) -> None:
@@ -126,7 +125,7 @@ class SqsBatchHandler:
     def _call(self, operation: str, **kwargs: Any) -> Any:
         """Best effort: a message not deleted or not dead-lettered is simply delivered again."""
         try:
-            return getattr(self.client, operation)(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            logger.warning("SQS %s failed: %s", operation, type(exc).__name__)
+            return aws.call(self.client, operation, **kwargs)
+        except ServiceError as exc:
+            logger.warning("SQS %s failed: %s", operation, exc.code)
             return None

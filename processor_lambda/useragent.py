@@ -8,7 +8,7 @@ results are kept in an LRU cache keyed by the header: a repeat costs one dict lo
 The regexes run on ua-parser-rs (Rust, a manylinux2014 wheel for x86_64 and arm64): a miss
 costs ~70 us instead of ~700 us with Python's re, which matters on a cold Lambda or a day of
 many new browser builds. Both engines run the same regexes, so the pure-Python resolver is the
-fallback where the wheel is missing (tests/test_enrich.py checks they agree).
+fallback where the wheel is missing (tests/unit/test_enrich.py checks they agree).
 """
 
 import re

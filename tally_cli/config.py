@@ -6,7 +6,7 @@ import os
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
@@ -91,6 +91,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
+if TYPE_CHECKING:
+    from tally_store.base import Store
+
+
 @dataclass(frozen=True)
 class Target:
     """Where a command reads and writes: the local pipeline, or AWS for a stage."""
@@ -102,6 +106,11 @@ class Target:
     queue: str  # queue name or URL
     dlq: str
     local: LocalState | None = None
+
+    def store(self) -> "Store":
+        from tally_store.dynamodb import DynamoDBStore
+
+        return DynamoDBStore(self.events_table, self.aggregates_table)
 
 
 def target(stage: str | None = None) -> Target:

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import click
 
-from tally_contract.errors import StoreUnavailable
+from tally_contract.errors import ServiceError, TallyError
 
 LOCAL_HINT = "start `tally up` for local mode"
 
@@ -16,8 +16,6 @@ def translated(what: str, *, no_credentials: str = LOCAL_HINT) -> Iterator[None]
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
     from redis.exceptions import RedisError
 
-    from processor_lambda.errors import StorageError
-
     try:
         yield
     except NoCredentialsError:
@@ -25,5 +23,9 @@ def translated(what: str, *, no_credentials: str = LOCAL_HINT) -> Iterator[None]
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise click.ClickException(f"{what}: {error.get('Code', 'error')}: {error.get('Message', '')}") from None
-    except (BotoCoreError, RedisError, StoreUnavailable, StorageError) as exc:
+    except ServiceError as exc:
+        if exc.code == "NoCredentialsError":
+            raise click.ClickException(f"{what}: no AWS credentials ({no_credentials})") from None
+        raise click.ClickException(f"{what}: {exc}") from None
+    except (BotoCoreError, RedisError, TallyError) as exc:
         raise click.ClickException(f"{what}: {exc}") from None

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from tally_contract.errors import TallyError
+
 SITE = "https://shop.example.com"
 PAGES = [("/", 30), ("/pricing", 15), ("/products", 12), ("/products/widget", 8), ("/blog", 6),
          ("/blog/launch", 5), ("/docs", 7), ("/docs/install", 4), ("/signup", 5), ("/about", 3)]  # fmt: skip
@@ -30,7 +32,7 @@ HUMAN_AGENTS = [
     ("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", 8),
 ]  # fmt: skip
 # What the processor's bot detection (processor_lambda/useragent.py) flags: counted only in a
-# bucket's bot total. tests/test_traffic.py checks both lists against it.
+# bucket's bot total. tests/unit/test_traffic.py checks both lists against it.
 BOT_AGENTS = [
     ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 5),
     ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", 3),
@@ -109,7 +111,7 @@ class Summary:
         return sum(self.rejected.values())
 
 
-class SendError(Exception):
+class SendError(TallyError):
     """The endpoint could not be reached at all."""
 
 

@@ -1,4 +1,6 @@
-"""botocore clients, built lazily from one shared session.
+"""The AWS edge: botocore clients built lazily from one shared session, the one function
+that calls them (``call``: botocore's errors become the project's own), one table of error
+codes, and one jittered, capped backoff (``retrying``).
 
 botocore directly rather than boto3: the ingest cold start pays for every import, and one
 session shares its loaded endpoint and partition data between the SQS and DynamoDB clients.
@@ -6,9 +8,23 @@ Endpoints follow the standard ``AWS_ENDPOINT_URL[_SERVICE]`` variables (moto in 
 """
 
 import gc
+import random
 import threading
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+from .errors import ConditionFailed, ServiceError
+
+T = TypeVar("T")
+# Throttling: the same request passes once the caller slows down. A 5xx and a connection
+# failure are retryable too (``call``); any other 4xx is the caller's fault and is not.
+THROTTLED = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
+    "TransactionConflictException", "RequestThrottled", "RequestThrottledException", "TooManyRequestsException",
+    "AWS.SimpleQueueService.RequestThrottled", "ThrottledException",
+})  # fmt: skip
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 _lock = threading.Lock()
 _session: Any = None
@@ -70,3 +86,59 @@ def reset() -> None:
     with _lock:
         _clients.clear()
         _session = None
+
+
+def call(client: Any, operation: str, *, error: type[ServiceError] = ServiceError, **params: Any) -> Any:
+    """``client.<operation>(**params)``; botocore's errors become ``error`` (or ConditionFailed
+    for a failed condition), carrying the provider's code and whether a retry may pass."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return getattr(client, operation)(**params)
+    except ClientError as exc:
+        details = exc.response.get("Error", {})
+        code = str(details.get("Code", "")) or "error"
+        if code == CONDITION_FAILED:
+            raise ConditionFailed(f"{operation}: {code}", code=code) from exc
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        retryable = code in THROTTLED or status >= 500
+        message = f"{_service(client)} {operation}: {code} {details.get('Message') or ''}".strip()
+        raise error(message, code=code, retryable=retryable) from exc
+    except BotoCoreError as exc:  # no answer: a timeout, a dropped connection, no credentials
+        code = type(exc).__name__
+        raise error(
+            f"{_service(client)} {operation}: {code}", code=code, retryable=code != "NoCredentialsError"
+        ) from exc
+
+
+def retrying(
+    operation: Callable[[], T],
+    *,
+    attempts: int = 8,
+    base: float = 0.02,
+    cap: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``operation`` until it returns, raises an error that is not retryable, or has run
+    ``attempts`` times (then its last error is raised)."""
+    for attempt in range(attempts):
+        if attempt:
+            sleep(backoff(attempt, base, cap))
+        try:
+            return operation()
+        except ServiceError as exc:
+            if not exc.retryable or attempt == attempts - 1:
+                raise
+    raise AssertionError("attempts must be at least 1")
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter"): many clients
+    retrying at once spread out instead of colliding again."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+def _service(client: Any) -> str:
+    meta = getattr(client, "meta", None)
+    model = getattr(meta, "service_model", None)
+    return str(getattr(model, "service_name", "aws"))

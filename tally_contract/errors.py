@@ -1,4 +1,6 @@
-"""The project's own exceptions: provider errors are translated into these at the edge."""
+"""The project's own exceptions: provider errors are translated into these at the edge
+(``tally_contract.aws.call`` for AWS, the Redis adapters for Redis). Every exception Tally
+raises on purpose derives from ``TallyError``."""
 
 
 class TallyError(Exception):
@@ -18,17 +20,38 @@ class FieldError(TallyError):
         self.reason = reason
 
 
+class ServiceError(TallyError):
+    """A backing service (DynamoDB, SQS, SSM, Redis) refused a request or could not be reached.
+    ``code`` is the provider's error code; ``retryable`` says whether sending again may work."""
+
+    def __init__(self, message: str, *, code: str = "", retryable: bool = True) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+class StorageError(ServiceError):
+    """A store refused a request."""
+
+
+class ConditionFailed(StorageError):
+    """A conditional write found the item changed (the rollup saw newer counts)."""
+
+    def __init__(self, message: str = "condition failed", *, code: str = "", retryable: bool = False) -> None:
+        super().__init__(message, code=code, retryable=False)
+
+
+class StoreUnavailable(StorageError):
+    """A table or store cannot be reached; retry later."""
+
+
 class QueueError(TallyError):
     """The queue could not take a job."""
 
 
-class QueueUnavailable(QueueError):
+class QueueUnavailable(QueueError, ServiceError):
     """The queue cannot be reached or refuses every write; retry later."""
 
 
 class QueueConfigError(QueueError):
     """The queue URL is malformed or names an unknown backend."""
-
-
-class StoreUnavailable(TallyError):
-    """A table or store cannot be reached; retry later."""

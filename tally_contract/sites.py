@@ -110,6 +110,12 @@ class MemorySites:
         self._sites = {k: v for k, v in self._sites.items() if v.site_id != site.site_id}
         self._sites[site.write_key] = site
 
+    def site_ids(self) -> list[str]:
+        return sorted(site.site_id for site in self._sites.values())
+
+    def all_sites(self) -> list[Site]:
+        return list(self._sites.values())
+
 
 class CachedSites:
     """A bounded TTL cache in front of a store. Unknown keys are cached too, briefly, so a

@@ -1,12 +1,10 @@
 """The sites table in DynamoDB: one item per site, found by write key or by domain through GSIs.
 
 The table definition lives in infra/ (and tests create it from there); this module only
-maps items and translates botocore errors into StoreUnavailable.
+maps items; the AWS edge (aws.call) turns botocore's errors into StoreUnavailable.
 """
 
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
 from .errors import StoreUnavailable
@@ -15,6 +13,7 @@ from .sites import Site
 
 WRITE_KEY_INDEX = "by_write_key"
 DOMAIN_INDEX = "by_domain"  # sparse: only sites with a domain are in it
+MAX_SITES = 200
 
 
 class DynamoSites:
@@ -53,11 +52,19 @@ class DynamoSites:
     def put(self, site: Site) -> None:
         self._call("put_item", TableName=self.table, Item=to_item(site))
 
-    def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.client, operation)(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreUnavailable(f"sites table {self.table}: {type(exc).__name__}") from exc
+    def site_ids(self) -> list[str]:
+        """The sites for the dashboard's picker: one Scan page of the (small) table, ids only."""
+        response = self._call("scan", TableName=self.table, ProjectionExpression="site_id", Limit=MAX_SITES)
+        return sorted(item["site_id"]["S"] for item in response.get("Items", []))
+
+    def all_sites(self) -> list[Site]:
+        """Every site's settings (one Scan page), for the DLQ panel to show dead letters as each
+        site would store them."""
+        response = self._call("scan", TableName=self.table, Limit=MAX_SITES)
+        return [from_item(item) for item in response.get("Items", [])]
+
+    def _call(self, operation: str, **params: Any) -> Any:
+        return aws.call(self.client, operation, error=StoreUnavailable, **params)
 
 
 def to_item(site: Site) -> dict[str, Any]:

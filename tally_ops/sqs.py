@@ -1,6 +1,7 @@
-"""The SQS side of the operator tools: the only module here that imports botocore.
+"""The SQS side of the operator tools: the only module here that calls AWS.
 
-Every call goes through ``_call``, which turns botocore's errors into one-line ``OpsError``s.
+Every call goes through ``_call`` and the AWS edge (aws.call); provider errors become one-line
+``OpsError``s.
 Sends retry the entries SQS reports as failed (throttling, 5xx) a few times; an entry SQS
 rejects as the sender's fault is reported, not retried.
 """
@@ -10,7 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from tally_contract import aws
+from tally_contract.errors import ServiceError
 
 from .errors import OpsError
 
@@ -136,10 +138,6 @@ class Sqs:
             return None
         return str(response.get("TaskHandle", ""))
 
-    def move_tasks(self, source_arn: str) -> list[dict[str, Any]]:
-        response = self._call("list_message_move_tasks", SourceArn=source_arn, MaxResults=10)
-        return list(response.get("Results", []))
-
     def _batched(self, operation: str, entries: list[dict[str, Any]]) -> None:
         for start in range(0, len(entries), MAX_ENTRIES):
             chunk = [{"Id": str(i), **e} for i, e in enumerate(entries[start : start + MAX_ENTRIES])]
@@ -150,15 +148,11 @@ class Sqs:
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:
-            return getattr(self.client, operation)(**kwargs)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            if code in _UNSUPPORTED:
-                raise _Unsupported(code) from exc
-            raise OpsError(f"SQS {operation} on {self.queue}: {code} {error.get('Message', '')}".strip()) from exc
-        except BotoCoreError as exc:
-            raise OpsError(f"SQS {operation} on {self.queue}: {exc}") from exc
+            return aws.call(self.client, operation, **kwargs)
+        except ServiceError as exc:
+            if exc.code in _UNSUPPORTED:
+                raise _Unsupported(exc.code) from exc
+            raise OpsError(f"{exc} ({self.queue})") from exc
         except NotImplementedError as exc:  # moto raises this for actions it lacks
             raise _Unsupported(operation) from exc
 

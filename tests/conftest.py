@@ -1,10 +1,12 @@
+"""Shared by every tier: no test ever talks to AWS (fake credentials, moto intercepts), and the
+fixtures that start real components on demand. tests/unit runs with sockets disabled;
+tests/functional and tests/e2e add the IAM audit where Lambda handlers run."""
+
 import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from tests.servers import redis_server as start_redis
 
 # Tests never talk to AWS: fake credentials, one region, moto intercepts every call.
 os.environ.update(
@@ -22,6 +24,8 @@ for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_END
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
+    from tests.support.servers import redis_server as start_redis
+
     with start_redis() as url:
         yield url
 
@@ -59,34 +63,7 @@ def boto() -> Any:
 @pytest.fixture
 def ingest() -> Iterator[Any]:
     from ingest_lambda import runtime
-    from tests.ingest_harness import make_ingest
+    from tests.support.ingest_harness import make_ingest
 
     yield make_ingest()
     runtime.reset()
-
-
-@pytest.fixture(scope="session")
-def iam_recorder() -> Iterator[Any]:
-    """Every AWS call made inside one of app.py's handlers, by function (tests/iam_audit.py)."""
-    from botocore.client import BaseClient
-
-    from app import app
-    from tests import iam_audit
-
-    recorder = iam_audit.Recorder()
-    original = iam_audit.install(recorder)
-    app.register_middleware(iam_audit.attribute_middleware, "all")
-    yield recorder
-    BaseClient._make_api_call = original
-
-
-@pytest.fixture(autouse=True)
-def iam_policies_allow_every_call(iam_recorder: Any) -> Iterator[None]:
-    """Fail the test whose handlers made an AWS call their function's policy (any stage) denies."""
-    from tests import iam_audit
-
-    iam_recorder.take()
-    yield
-    problems = iam_audit.violations(iam_recorder.take())
-    if problems:
-        pytest.fail("IAM policy does not allow:\n" + "\n".join(problems), pytrace=False)

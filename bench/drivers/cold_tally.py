@@ -1,7 +1,7 @@
 """Cold-start Tally, run as a fresh process: ``import app`` and its first ``POST /events``.
 
 Only what the Lambda itself would import: the API Gateway event and the context are built
-here, not with tests.apigw. The clock starts before any import. Reads BENCH_WRITE_KEY and
+here, not with tests.support.apigw. The clock starts before any import. Reads BENCH_WRITE_KEY and
 BENCH_ORIGIN; TALLY_* and AWS_* come from the environment as in a deployed function.
 """
 

@@ -17,12 +17,10 @@ def rollup(stage: str | None) -> None:
       tally rollup
       tally rollup --stage prod
     """
-    from processor_lambda.dynamo import DynamoStore
-    from processor_lambda.request_job import Tables
-    from processor_lambda.rollup import Rollup
+    from tally_aggregates.rollup import Rollup
 
     where = target(stage)
     with translated("rollup"):
-        report = Rollup(DynamoStore(), Tables(events=where.events_table, aggregates=where.aggregates_table)).run()
+        report = Rollup(where.store()).run()
     fields = dataclasses.asdict(report)
     click.echo("  ".join(f"{name.replace('_', ' ')} {value}" for name, value in fields.items()))

@@ -1,10 +1,15 @@
 """``tally stats``: views over time and top pages, in the terminal."""
 
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
 import click
 
-from .. import aggregates
 from ..config import target
 from ..errors import translated
+
+if TYPE_CHECKING:
+    from tally_aggregates.reader import Point, Ranked
 
 
 @click.command()
@@ -25,38 +30,41 @@ def stats(site: str | None, by: str, last: int, top: int, stage: str | None) -> 
       tally stats
       tally stats --site shop --by h --last 24 --stage prod
     """
-    from tally_contract import aws
+    from tally_aggregates.reader import AggregateReader
+    from tally_store import buckets
 
     where = target(stage)
     site = site or (where.local.site_id if where.local else None)
     if not site:
         raise click.UsageError("--site is required when local mode is not running")
-    bucket_ids = aggregates.buckets(by, last)
-    client = aws.client("dynamodb")
+    bucket_ids = buckets.last(by, last, datetime.now(UTC))
+    reader = AggregateReader(where.store())
     with translated("stats"):
-        points = aggregates.series(client, where.aggregates_table, site, by, bucket_ids)
-        pages = aggregates.top(client, where.aggregates_table, site, by, points, "page", top)
+        points = reader.series(site, by, bucket_ids)
+        pages = [row for row in reader.top(site, by, bucket_ids, "page", top) if row.views] if top else []
     _print_series(points)
     if top:
         _print_top(pages)
 
 
-def _print_series(points: list[aggregates.Point]) -> None:
-    peak = max((p.pageviews for p in points), default=0) or 1
+def _print_series(points: "list[Point]") -> None:
+    peak = max((p.numbers.views for p in points), default=0) or 1
     click.echo(f"{'bucket':<16}  {'views':>7}  {'events':>7}  {'visitors':>8}  {'bots':>6}  ")
-    for p in points:
-        visitors = str(p.visitors) if p.visitors is not None else "~"
-        bar = "#" * round(30 * p.pageviews / peak)
-        click.echo(f"{p.bucket:<16}  {p.pageviews:>7}  {p.events:>7}  {visitors:>8}  {p.bots:>6}  {bar}")
-    click.echo(f"{'total':<16}  {sum(p.pageviews for p in points):>7}  {sum(p.events for p in points):>7}")
+    for point in points:
+        n = point.numbers
+        visitors = str(n.visitors) if n.sealed and n.visitors is not None else "~"
+        bar = "#" * round(30 * n.views / peak)
+        click.echo(f"{point.bucket:<16}  {n.views:>7}  {n.events:>7}  {visitors:>8}  {n.bots:>6}  {bar}")
+    views, events = sum(p.numbers.views for p in points), sum(p.numbers.events for p in points)
+    click.echo(f"{'total':<16}  {views:>7}  {events:>7}")
 
 
-def _print_top(pages: list[tuple[str, int]]) -> None:
+def _print_top(pages: "list[Ranked]") -> None:
     click.echo("")
     if not pages:
         click.echo("top pages: none yet")
         return
-    width = max(len(page) for page, _ in pages)
+    width = max(len(row.value) for row in pages)
     click.echo(f"{'top pages':<{width}}  {'views':>7}")
-    for page, count in pages:
-        click.echo(f"{page:<{width}}  {count:>7}")
+    for row in pages:
+        click.echo(f"{row.value:<{width}}  {row.views:>7}")

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tally_contract.errors import TallyError
+
 from .ports import PortBusy, ensure_free
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
 REGION = "us-east-1"
 
 
-class EmulatorError(Exception):
+class EmulatorError(TallyError):
     """The emulator did not start or the template did not deploy."""
 
 
@@ -91,9 +93,11 @@ class Emulator:
 
 def linear_receive() -> None:
     """moto 5 re-reads every queue attribute, counting all messages, for each message a
-    ReceiveMessage looks at: quadratic in queue depth, so a backlog of a few thousand events
-    slowed local mode's processor to a few events/s (docs/benchmarks.md, "Local pipeline").
-    Read the one attribute it needs; the same check otherwise."""
+    ReceiveMessage looks at: quadratic in queue depth. Measured with moto 5.2.5 (a queue of
+    2,000 messages of 500 bytes, 20 ReceiveMessage of 10, the same run): 0.96 s a receive
+    stock, 0.019 s with this (50x), which is what lets local mode's processor keep up with a
+    backlog at all. Reads the one attribute the check needs; the same check otherwise.
+    Reproduce: ``python bench/moto_receive.py``."""
     from moto.core.utils import unix_time
     from moto.sqs.models import SQSBackend
 

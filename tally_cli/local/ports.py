@@ -3,8 +3,10 @@
 
 import socket
 
+from tally_contract.errors import TallyError
 
-class PortBusy(Exception):
+
+class PortBusy(TallyError):
     pass
 
 

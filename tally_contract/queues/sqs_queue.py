@@ -2,15 +2,14 @@
 
 Batches hold at most 10 entries and 1 MiB. Entries SQS reports as failed are retried with
 exponential backoff and jitter unless SQS says the sender is at fault (resending the same
-bytes cannot help). botocore errors are translated here and go no further.
+bytes cannot help). botocore's errors become QueueUnavailable at the AWS edge (aws.call): a
+retryable one (throttling, a 5xx, no answer) is retried, any other (no such queue, access
+denied) ends the push at once.
 """
 
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import aws
 from ..errors import QueueUnavailable
@@ -18,17 +17,6 @@ from .base import PushFailure
 
 MAX_ENTRIES = 10
 MAX_BATCH_BYTES = 1024 * 1024
-# Error codes that mean "the queue is not there for you"; anything else may pass with a retry.
-_FATAL_CODES = frozenset(
-    {
-        "AWS.SimpleQueueService.NonExistentQueue",
-        "QueueDoesNotExist",
-        "AccessDenied",
-        "AccessDeniedException",
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-    }
-)
 
 
 class SqsQueue:
@@ -61,12 +49,12 @@ class SqsQueue:
     @property
     def url(self) -> str:
         if self._url is None:
-            response = self._call(self.client.get_queue_url, QueueName=self._queue)
+            response = self._call("get_queue_url", QueueName=self._queue)
             self._url = str(response["QueueUrl"])
         return self._url
 
     def ping(self) -> None:
-        self._call(self.client.get_queue_attributes, QueueUrl=self.url, AttributeNames=["QueueArn"])
+        self._call("get_queue_attributes", QueueUrl=self.url, AttributeNames=["QueueArn"])
 
     def push(self, queue: str, payloads: Sequence[str]) -> list[PushFailure]:
         failures: list[PushFailure] = []
@@ -79,11 +67,13 @@ class SqsQueue:
         permanent: list[PushFailure] = []
         for attempt in range(self._attempts):
             if attempt:
-                self._sleep(self._base_delay * 2**attempt * random.uniform(0.5, 1.5))
+                self._sleep(aws.backoff(attempt, self._base_delay, 1.0))
             entries = [{"Id": str(i), "MessageBody": body} for i, body in pending.items()]
             try:
-                response = self._call(self.client.send_message_batch, QueueUrl=self.url, Entries=entries)
-            except _Transient as exc:
+                response = self._call("send_message_batch", QueueUrl=self.url, Entries=entries)
+            except QueueUnavailable as exc:
+                if not exc.retryable:
+                    raise
                 reasons = dict.fromkeys(pending, str(exc))
                 continue
             reasons = {}
@@ -99,20 +89,8 @@ class SqsQueue:
                 break
         return permanent + [PushFailure(i, reasons[i]) for i in pending]
 
-    def _call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
-        try:
-            return method(**kwargs)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in _FATAL_CODES:
-                raise QueueUnavailable(f"SQS queue {self._queue}: {code}") from exc
-            raise _Transient(f"SQS refused the request: {code or exc}") from exc
-        except BotoCoreError as exc:
-            raise _Transient(f"SQS unreachable: {type(exc).__name__}") from exc
-
-
-class _Transient(QueueUnavailable):
-    """A failure worth retrying: throttling, a 5xx, a dropped connection."""
+    def _call(self, operation: str, **params: Any) -> Any:
+        return aws.call(self.client, operation, error=QueueUnavailable, **params)
 
 
 def _chunks(payloads: Sequence[str]) -> Iterator[dict[int, str]]:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser import HOSTS, Site, chromium, console_errors, site_server
-from tests.e2e.pipeline import Running, tally_up
-from tests.waiting import wait_for
+from tests.support.browser import HOSTS, Site, chromium, console_errors, site_server
+from tests.support.tally_up import Running, tally_up
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 # The page cancels navigation after t.js has seen the click, so one page load covers a test.

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser import HOSTS, Site, chromium, console_errors, site_server
-from tests.e2e.pipeline import Running, tally_up
-from tests.local_up import tally as tally_cli
-from tests.waiting import wait_for
+from tests.support.browser import HOSTS, Site, chromium, console_errors, site_server
+from tests.support.local_up import tally as tally_cli
+from tests.support.tally_up import Running, tally_up
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 HEAD = '<!doctype html><title>Shop</title><link rel="icon" href="data:,">'

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.pipeline import Running, tally_up
+from tests.support.tally_up import Running, tally_up
 
 pytestmark = pytest.mark.slow
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/{n}.0"

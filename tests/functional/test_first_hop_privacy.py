@@ -12,8 +12,8 @@ import pytest
 
 from tally_contract import envelope, sites
 from tally_contract.sites_dynamodb import DynamoSites
-from tests import raw_store
-from tests.stack import ORIGIN, Stack, deployed
+from tests.support import raw_store
+from tests.support.stack import ORIGIN, Stack, deployed
 
 ADDRESS = "203.0.113.77"
 SECRETS = (ADDRESS, "s3cret", "email", "someone", "access_token", "confidential")
@@ -93,7 +93,7 @@ def dlq_panel(stack: Stack) -> list[dict[str, Any]]:
 def test_old_jobs_with_raw_fields_are_shown_reduced() -> None:
     """A job queued before ingest did this (or by a Rails producer): the panel reduces it."""
     from dashboard.dead_letters import as_stored
-    from tests.test_processor import tally_job
+    from tests.support.jobs import tally_job
 
     old = tally_job("old", url="https://shop.example.com/a?token=s3cret&utm_medium=mail", ip=ADDRESS)
     site = sites.create("shop", ip_handling="drop").site

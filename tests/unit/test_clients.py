@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from tally_contract.queues.memory_queue import MemoryQueue
-from tests.ingest_harness import ORIGIN, Ingest, make_ingest
+from tests.support.ingest_harness import ORIGIN, Ingest, make_ingest
 
 JSON = {"Content-Type": "application/json", "Accept": "*/*"}
 

@@ -17,7 +17,7 @@ from tally_contract.privacy import (
     user_visitor_id,
     visitor_id,
 )
-from tests.ingest_harness import make_ingest
+from tests.support.ingest_harness import make_ingest
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"
 

@@ -1,0 +1,134 @@
+"""The store protocol and its types: what processing and reading need from storage.
+
+Times are Tally's ISO strings (``2026-11-23T13:20:05.123Z``), which sort as they compare.
+An event is a plain dict of its fields as the processor enriched it (``event_id``, ``site``,
+``event_time``, ``name``, ``path``, ``visitor_id``, ...).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Event = dict[str, Any]
+# A counter row of a bucket: (dimension, value); the bucket's total is TOTAL.
+Row = tuple[str, str]
+TOTAL: Row = ("total", "")
+
+
+@dataclass(frozen=True, order=True)
+class Bucket:
+    """One aggregate bucket: granularity ``m``, ``h`` or ``d``; ``id`` the bucket's start as
+    ``2026-11-23T13:20``, ``2026-11-23T13`` or ``2026-11-23`` (buckets.py)."""
+
+    site: str
+    granularity: str
+    id: str
+
+
+@dataclass(frozen=True)
+class CounterUpdate:
+    """What one batch adds to one counter row: metric name -> amount."""
+
+    bucket: Bucket
+    row: Row
+    deltas: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An event the store did not write, and whether writing it again may work."""
+
+    event_id: str
+    reason: str
+    retryable: bool
+
+
+class PendingWrite(Protocol):
+    """A write under way: ``wait`` blocks until it ends and returns what was refused."""
+
+    def wait(self) -> list[Refused]: ...
+
+
+@dataclass
+class EventsRead:
+    """The events of a time range, each once. A redelivery may have stored an event twice:
+    ``copies`` counts what was read, and ``handle`` is the adapter's own note of it, which
+    ``remove_duplicates`` uses."""
+
+    events: list[Event]
+    copies: int
+    handle: Any = None
+
+
+@dataclass(frozen=True)
+class BucketState:
+    """A bucket's bookkeeping: ``version`` moves with every counter update, ``dirty`` until a
+    rollup seals it at that version, ``sealed_at`` the last seal or refresh (epoch seconds)."""
+
+    version: int = 0
+    dirty: bool = False
+    sealed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """One counter row as stored: the live sums the processor adds, the values the rollup last
+    sealed (None if never), and, on a bucket's TOTAL row, its bookkeeping."""
+
+    live: Mapping[str, int] = field(default_factory=dict)
+    sealed: Mapping[str, int] | None = None
+    state: BucketState = BucketState()
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """The processor's last batch: when, how many events, lag from receipt of its oldest."""
+
+    at: float
+    size: int
+    lag: float | None = None
+
+
+class Store(Protocol):
+    # Raw events, the source of truth.
+    def write_events(self, events: Sequence[tuple[Event, int]], now: float) -> PendingWrite:
+        """Start writing (event, retention days) pairs; writing an event again is harmless."""
+
+    def read_events(self, site: str, start: str, end: str) -> EventsRead:
+        """Every stored event of ``site`` with ``start <= event_time < end``."""
+
+    def remove_duplicates(self, read: EventsRead) -> int:
+        """Delete stored copies that ``read`` showed to be redundant; how many went."""
+
+    # Live counters.
+    def add_counters(self, updates: Sequence[CounterUpdate], now: float) -> list[CounterUpdate]:
+        """Add every update (and bump its bucket's version, mark it dirty); those not applied."""
+
+    # Sealing.
+    def dirty_buckets(self) -> list[Bucket]:
+        """Buckets changed since their last seal."""
+
+    def bucket_state(self, bucket: Bucket) -> BucketState:
+        """The bucket's bookkeeping, read consistently."""
+
+    def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float) -> None:
+        """Set the bucket's sealed values to ``rows``; rows it has and ``rows`` lacks seal to
+        zero. Idempotent."""
+
+    def mark_clean(self, bucket: Bucket, version: int) -> bool:
+        """Clear ``dirty`` if the version is still ``version``; False if it moved."""
+
+    # Reads.
+    def counts(self, keys: Sequence[tuple[Bucket, Row]]) -> dict[tuple[Bucket, Row], Counts]:
+        """The rows asked for that exist."""
+
+    def dimension(self, bucket: Bucket, dimension: str) -> dict[str, Counts]:
+        """A bucket's rows of one dimension, by value."""
+
+    # Small state.
+    def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:
+        """The day's salt: ``candidate`` if none was stored yet (first writer wins)."""
+
+    def put_heartbeat(self, beat: Heartbeat) -> None: ...
+
+    def heartbeat(self) -> Heartbeat | None: ...

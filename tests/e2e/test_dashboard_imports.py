@@ -1,0 +1,41 @@
+"""An ingest request never loads dashboard code (nor the processor's): checked in a fresh
+interpreter, since this test process has imported everything already."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = "IMPORTS "
+
+SCRIPT = f"""
+import json, sys
+import tests.conftest  # fake AWS credentials, as every test has
+from tests.support.ingest_harness import make_ingest
+
+def ours():
+    return sorted(n for n in sys.modules if n.split(".")[0] in ("dashboard", "processor_lambda"))
+
+ingest = make_ingest()
+response = ingest.post({{"url": "https://shop.example.com/pricing"}})
+assert response.status == 202, response.body
+after_ingest = ours()
+dashboard = ingest.request("GET", "/stats/sites")
+print({PREFIX!r} + json.dumps({{"after_ingest": after_ingest, "status": dashboard.status, "after_dashboard": ours()}}))
+"""
+
+
+@pytest.mark.slow
+def test_an_ingest_request_imports_no_dashboard_code() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(line for line in proc.stdout.splitlines() if line.startswith(PREFIX))
+    report = json.loads(line.removeprefix(PREFIX))
+    assert report["after_ingest"] == [], f"an ingest request imported {report['after_ingest']}"
+    # The dashboard's own route loads it lazily, and answers 401 without credentials.
+    assert report["status"] == 401 and "dashboard.routes" in report["after_dashboard"]

@@ -1,0 +1,364 @@
+"""The read API and the dashboard's auth, against moto: every endpoint, its bad parameters
+(400 naming the parameter) and unauthenticated calls (401)."""
+
+import json
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+
+from dashboard import raw_events, runtime
+from dashboard.auth import AdminRecord
+from tally_store.dynamodb import DynamoDBStore
+from tests.support.dashboard_harness import PARAMETER, Board, cookie_value, make_board
+from tests.support.jobs import CHROME, tally_job
+from tests.support.processor_harness import NOW
+
+LATER = NOW + 3 * 86400
+HOUR = {"site": "shop", "from": "2026-11-23T13", "to": "2026-11-23T13", "granularity": "h"}
+FIREFOX_PHONE = "Mozilla/5.0 (Android 14; Mobile; rv:132.0) Gecko/132.0 Firefox/132.0"
+
+READS = [
+    ("GET", "/stats/sites", None),
+    ("GET", "/stats/series", HOUR),
+    ("GET", "/stats/top", {**HOUR, "by": "page"}),
+    ("GET", "/stats/events", {"site": "shop"}),
+    ("GET", "/admin/health", None),
+    ("GET", "/admin/dlq", None),
+]
+
+
+@pytest.fixture
+def board(aws: None, boto: Any) -> Iterator[Board]:
+    yield make_board(boto)
+    runtime.reset()
+
+
+@pytest.fixture
+def traffic(board: Board) -> Board:
+    """Three visits to /pricing (two visitors), one signup, one bot, at 13:18-13:19."""
+    board.proc.pipeline.process(
+        [
+            tally_job("e1"),
+            tally_job("e2", at="2026-11-23T13:18:40.000Z"),
+            tally_job("e3", ip="198.51.100.7", ua=FIREFOX_PHONE, at="2026-11-23T13:19:10.000Z"),
+            tally_job("e4", name="signup", at="2026-11-23T13:19:20.000Z"),
+            tally_job("e5", ua="Googlebot/2.1 (+http://www.google.com/bot.html)", at="2026-11-23T13:19:30.000Z"),
+        ]
+    )
+    return board
+
+
+@pytest.mark.parametrize(("method", "path", "query"), READS)
+def test_every_read_needs_credentials(board: Board, method: str, path: str, query: dict[str, str] | None) -> None:
+    response = board.request(method, path, query=query)
+    assert response.status == 401, response.body
+    assert response.json()["error"] == "unauthorized" and response.headers["www-authenticate"] == "Bearer"
+    forged = board.request(method, path, query=query, headers={"Authorization": "Bearer t.YWRtaW4.9999999999.x.sig"})
+    assert forged.status == 401
+
+
+@pytest.mark.parametrize("path", ["/admin/dlq/redrive", "/admin/tokens"])
+def test_state_changes_need_credentials(board: Board, path: str) -> None:
+    response = board.request("POST", path, body=b"{}", headers={"Content-Type": "application/json"})
+    assert response.status == 401
+
+
+def test_ingest_routes_stay_open_and_the_page_sends_strangers_to_login(board: Board) -> None:
+    assert board.request("GET", "/health").status != 401
+    page = board.request("GET", "/dashboard")
+    assert page.status == 303 and page.headers["location"] == "dashboard/login"
+    assert board.request("GET", "/dashboard/static/app.js").status == 200
+    assert board.request("GET", "/dashboard/static/secrets.py").status == 404
+
+
+def test_login_sets_a_strict_session_cookie_and_the_page_carries_csrf(board: Board) -> None:
+    response = board.login()
+    assert response.status == 303 and response.headers["location"] == "../dashboard"
+    cookie = response.headers["set-cookie"]
+    for attribute in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/"):
+        assert attribute in cookie
+    session = cookie_value(response, "tally_session")
+    page = board.request("GET", "/dashboard", headers={"Cookie": f"tally_session={session}"})
+    assert page.status == 200 and b'name="csrf" content="' in page.body
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    sites = board.request("GET", "/stats/sites", headers={"Cookie": f"tally_session={session}"})
+    assert sites.json() == {"sites": ["shop"]}
+
+
+def test_failed_logins_back_off_per_client(board: Board) -> None:
+    assert board.login("wrong").status == 401
+    throttled = board.login()  # even the right password waits out the backoff
+    assert throttled.status == 429 and throttled.headers["retry-after"] == "2"
+    assert board.login(source_ip="198.51.100.1").status == 303  # another client is not slowed
+    board.clock[0] += 1.1
+    assert board.login("wrong again").status == 401
+    board.clock[0] += 1.1
+    assert board.login().status == 429  # the second failure doubled the wait to 2 s
+    board.clock[0] += 1.0
+    assert board.login().status == 303
+
+
+def test_login_form_without_its_csrf_token_is_refused(board: Board) -> None:
+    body = f"csrf=forged&password={board.password}".encode()
+    response = board.request(
+        "POST", "/dashboard/login", body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": "tally_login=abc"},
+    )  # fmt: skip
+    assert response.status == 403 and "tally_session" not in response.headers.get("set-cookie", "")
+
+
+def test_cookie_requests_that_change_state_need_the_csrf_header(board: Board) -> None:
+    session = board.session()
+    body = json.dumps({"site": "shop"}).encode()
+    without = {"Cookie": session["Cookie"], "Content-Type": "application/json"}
+    assert board.request("POST", "/admin/tokens", body=body, headers=without).status == 403
+    wrong = {**without, "X-CSRF-Token": "nope"}
+    assert board.request("POST", "/admin/tokens", body=body, headers=wrong).status == 403
+    ok = board.request("POST", "/admin/tokens", body=body, headers={**session, "Content-Type": "application/json"})
+    assert ok.status == 201 and ok.json()["site"] == "shop"
+
+
+def test_logout_needs_csrf_and_clears_the_session(board: Board) -> None:
+    session = board.session()
+    form = {"Cookie": session["Cookie"], "Content-Type": "application/x-www-form-urlencoded"}
+    assert board.request("POST", "/dashboard/logout", body=b"csrf=bad", headers=form).status == 403
+    out = board.request("POST", "/dashboard/logout", body=f"csrf={session['X-CSRF-Token']}".encode(), headers=form)
+    assert out.status == 303 and "Max-Age=0" in out.headers["set-cookie"]
+
+
+def test_a_viewer_token_sees_one_site_only(traffic: Board) -> None:
+    minted = traffic.request(
+        "POST", "/admin/tokens", body=b'{"site": "shop"}',
+        headers={"Authorization": f"Bearer {traffic.admin_token()}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    token = minted.json()["token"]
+    assert traffic.get("/stats/series", token, **HOUR).status == 200
+    assert traffic.get("/stats/sites", token).json() == {"sites": ["shop"]}
+    other = traffic.get("/stats/series", token, **{**HOUR, "site": "other"})
+    assert other.status == 403 and "other" in other.json()["message"]
+    assert traffic.get("/admin/health", token).status == 403
+    assert traffic.get("/admin/dlq", token).status == 403
+
+
+def test_rotating_the_admin_parameter_ends_old_sessions(board: Board) -> None:
+    token = board.admin_token()
+    assert board.get("/stats/sites", token).status == 200
+    from dashboard.auth import provision_admin
+
+    new_password = provision_admin(board.ssm, PARAMETER)
+    stored = board.ssm.get_parameter(Name=PARAMETER, WithDecryption=True)["Parameter"]
+    assert stored["Type"] == "SecureString" and new_password not in stored["Value"]
+    AdminRecord.from_json(stored["Value"])
+    runtime.get()._auth = None  # what the 5-minute record cache does on its own
+    assert board.get("/stats/sites", token).status == 401
+    assert board.login(new_password).status == 303
+
+
+def test_no_parameter_means_no_way_in(board: Board) -> None:
+    runtime.get().parameter = None
+    runtime.get()._auth = None
+    assert board.request("GET", "/stats/sites").status == 401
+    response = board.request("GET", "/stats/sites", headers={"Authorization": "Bearer t.x.1.y.z"})
+    assert response.status == 503 and "TALLY_ADMIN_PARAMETER" in response.json()["message"]
+
+
+def test_series_uses_live_counters_until_sealed_then_exact_values(traffic: Board) -> None:
+    live = traffic.get("/stats/series", **HOUR).json()
+    assert live["points"] == [{"bucket": "2026-11-23T13", "views": 3, "events": 4, "visitors": None, "sealed": False}]
+    assert live["totals"] == {"views": 3, "events": 4, "bots": 1}  # the Googlebot hit, in no other number
+    traffic.proc.rollup(at=LATER)
+    sealed = traffic.get("/stats/series", **HOUR).json()
+    assert sealed["points"] == [{"bucket": "2026-11-23T13", "views": 3, "events": 4, "visitors": 2, "sealed": True}]
+    assert sealed["totals"] == {"views": 3, "events": 4, "bots": 1}
+    minutes = traffic.get(
+        "/stats/series", **{**HOUR, "from": "2026-11-23T13:17", "to": "2026-11-23T13:20", "granularity": "m"}
+    )
+    assert [(p["bucket"][-5:], p["views"], p["events"]) for p in minutes.json()["points"]] == [
+        ("13:17", 0, 0), ("13:18", 2, 2), ("13:19", 1, 2), ("13:20", 0, 0),
+    ]  # fmt: skip
+    assert minutes.json()["totals"] == {"views": 3, "events": 4, "bots": 1}
+
+
+@pytest.mark.parametrize(
+    ("filters", "views", "events"),
+    [({"event": "signup"}, 0, 1), ({"page": "/pricing"}, 3, 4), ({"device": "mobile"}, 1, 1),
+     ({"browser": "Chrome"}, 2, 3), ({"referrer": "news.example.net"}, 3, 4), ({"page": "/nowhere"}, 0, 0)],
+)  # fmt: skip
+def test_series_filtered_by_one_dimension(traffic: Board, filters: dict[str, str], views: int, events: int) -> None:
+    body = traffic.get("/stats/series", **HOUR, **filters).json()
+    assert body["totals"] == {"views": views, "events": events}, body
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [({"granularity": "w"}, "granularity"), ({"from": "yesterday"}, "from"), ({"to": "2026-13-01"}, "to"),
+     ({"site": ""}, "site"), ({"site": "a/b"}, "site"), ({"from": "2026-11-24", "to": "2026-11-23"}, "from"),
+     ({"from": "2026-11-01", "to": "2026-11-23", "granularity": "m"}, "from"),
+     ({"page": "/a", "event": "signup"}, "event"), ({"page": "x" * 600}, "page")],
+)  # fmt: skip
+def test_series_bad_parameters_are_400s_naming_them(board: Board, query: dict[str, str], parameter: str) -> None:
+    response = board.get("/stats/series", **{**HOUR, **query})
+    assert response.status == 400, response.body
+    assert response.json()["parameter"] == parameter and parameter in response.json()["message"]
+
+
+def test_top_n_by_each_dimension(traffic: Board) -> None:
+    def top(by: str, **extra: str) -> list[tuple[str, int, int]]:
+        rows = traffic.get("/stats/top", **HOUR, by=by, **extra).json()["rows"]
+        return [(r["value"], r["views"], r["events"]) for r in rows]
+
+    assert top("page") == [("/pricing", 3, 4)]
+    assert top("browser") == [("Chrome", 2, 3), ("Firefox", 1, 1)]
+    assert top("device") == [("desktop", 2, 3), ("mobile", 1, 1)]
+    assert top("event") == [("pageview", 3, 3), ("signup", 0, 1)]
+    assert top("referrer") == [("news.example.net", 3, 4)]
+    assert top("browser", limit="1") == [("Chrome", 2, 3)]
+    assert [row[0] for row in top("os")] and top("utm_source") == [("news", 3, 4)]
+    traffic.proc.rollup(at=LATER)
+    rows = traffic.get("/stats/top", **HOUR, by="browser").json()["rows"]
+    assert [(r["value"], r["visitors"], r["sealed"]) for r in rows] == [("Chrome", 1, True), ("Firefox", 1, True)]
+    days = traffic.get(
+        "/stats/top", site="shop", by="page", **{"from": "2026-11-20", "to": "2026-11-23", "granularity": "d"}
+    )
+    assert [(r["value"], r["views"], r["visitors"]) for r in days.json()["rows"]] == [("/pricing", 3, None)]
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [({"by": "colour"}, "by"), ({"by": "page", "limit": "0"}, "limit"), ({"by": "page", "limit": "x"}, "limit"),
+     ({"by": "page", "from": "2026-11-01", "to": "2026-11-23T12", "granularity": "h"}, "granularity")],
+)  # fmt: skip
+def test_top_bad_parameters(board: Board, query: dict[str, str], parameter: str) -> None:
+    response = board.get("/stats/top", **{**HOUR, **query})
+    assert response.status == 400 and response.json()["parameter"] == parameter, response.body
+
+
+def test_raw_events_newest_first_across_shards_with_a_cursor(traffic: Board) -> None:
+    window = {"site": "shop", "to": "2026-11-23T14:00", "from": "2026-11-23T10:00"}
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        query = {**window, "limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = traffic.get("/stats/events", **query).json()
+        seen += [event["event_id"] for event in page["events"]]
+        cursor = page["cursor"]
+        if cursor is None:
+            break
+    assert seen == ["e5", "e4", "e3", "e2", "e1"]
+    first = traffic.get("/stats/events", **window, limit="1").json()["events"][0]
+    assert first["event_time"] == "2026-11-23T13:19:30.000Z" and first["path"] == "/pricing"
+    signups = traffic.get("/stats/events", **window, name="signup").json()
+    assert [e["event_id"] for e in signups["events"]] == ["e4"] and signups["cursor"] is None
+    assert traffic.get("/stats/events", **window, page="/other").json()["events"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ({"limit": "500"}, "limit"),
+        ({"cursor": "!!!"}, "cursor"),
+        ({"cursor": "MjAyNi0xMS0yM1QxM3h5eg"}, "cursor"),  # base64 of "2026-11-23T13xyz": an hour, no minute
+        ({"from": "soon"}, "from"),
+        ({"name": "n" * 600}, "name"),
+    ],
+)
+def test_raw_events_bad_parameters(board: Board, query: dict[str, str], parameter: str) -> None:
+    response = board.get("/stats/events", site="shop", **query)
+    assert response.status == 400 and response.json()["parameter"] == parameter, response.body
+
+
+def test_health_reports_queue_dlq_and_the_last_batch(traffic: Board) -> None:
+    for body in ("a", "b", "c"):
+        traffic.sqs.send_message(QueueUrl=traffic.queues["EventsQueue"], MessageBody=body)
+    traffic.sqs.send_message(QueueUrl=traffic.queues["EventsDeadLetterQueue"], MessageBody="dead")
+    health = traffic.get("/admin/health").json()
+    assert health["backend"] == "sqs"
+    assert health["queue"]["queued"] == 3 and health["queue"]["dead"] == 1
+    assert health["queue"]["oldest_age_seconds"] is None  # CloudWatch has no datapoints in moto
+    batch = health["last_batch"]
+    assert batch["at"] == NOW and batch["size"] == 5
+    assert batch["lag_seconds"] == pytest.approx(NOW - 1795439910.0)  # oldest event received 13:18:30
+
+
+def test_dlq_inspect_and_redrive_keep_the_bytes(board: Board) -> None:
+    bodies = [tally_job(f"d{i}", ua=CHROME + " é") for i in range(13)]
+    for body in bodies:
+        board.sqs.send_message(
+            QueueUrl=board.queues["EventsDeadLetterQueue"], MessageBody=body,
+            MessageAttributes={"error": {"DataType": "String", "StringValue": "boom"}},
+        )  # fmt: skip
+    peek = board.get("/admin/dlq", limit="3").json()["messages"]
+    # Shown as the site stores it: these old jobs carry the raw IP, the panel its /24.
+    assert len(peek) == 3 and all(m["error"] == "boom" and '"ip":"203.0.113.0"' in m["body"] for m in peek)
+    assert all(m["body"].replace('"ip":"203.0.113.0"', '"ip":"203.0.113.9"') in bodies for m in peek)
+    assert board.get("/admin/dlq", limit="11").status == 400
+    session = board.session()
+    moved = board.request("POST", "/admin/dlq/redrive", body=b'{"limit": 20}',
+                          headers={**session, "Content-Type": "application/json"})  # fmt: skip
+    assert moved.status == 200 and moved.json() == {"moved": 13, "failed": 0}
+    received = []
+    while True:
+        batch = board.sqs.receive_message(QueueUrl=board.queues["EventsQueue"], MaxNumberOfMessages=10)
+        if not batch.get("Messages"):
+            break
+        received += [m["Body"] for m in batch["Messages"]]
+        for m in batch["Messages"]:
+            board.sqs.delete_message(QueueUrl=board.queues["EventsQueue"], ReceiptHandle=m["ReceiptHandle"])
+    assert sorted(received) == sorted(bodies)
+    assert board.get("/admin/health").json()["queue"]["dead"] == 0
+
+
+def test_redrive_rejects_a_bad_body(board: Board) -> None:
+    headers = {"Authorization": f"Bearer {board.admin_token()}", "Content-Type": "application/json"}
+    response = board.request("POST", "/admin/dlq/redrive", body=b"[1]", headers=headers)
+    assert response.status == 400 and response.json()["parameter"] == "body"
+    response = board.request("POST", "/admin/dlq/redrive", body=b'{"limit": 0}', headers=headers)
+    assert response.status == 400 and response.json()["parameter"] == "limit"
+    response = board.request("POST", "/admin/tokens", body=b'{"site": "../x"}', headers=headers)
+    assert response.status == 400 and response.json()["parameter"] == "site"
+
+
+def test_tokens_expire_and_any_change_breaks_the_signature() -> None:
+    from dashboard.auth import Authenticator, AuthError, new_admin
+
+    password, record = new_admin()
+    now = [1000.0]
+    auth = Authenticator(record, clock=lambda: now[0])
+    assert auth.check_password(password) and not auth.check_password(password + "x")
+    token = auth.issue("t", "site:shop", 60)
+    assert auth.verify(token, "t").scope == "site:shop"
+    with pytest.raises(AuthError):
+        auth.verify(token, "s")  # a token is not a session cookie
+    kind, scope, expiry, nonce, signature = token.split(".")
+    forged_scope = "YWRtaW4"  # base64url("admin")
+    with pytest.raises(AuthError):
+        auth.verify(".".join([kind, forged_scope, expiry, nonce, signature]), "t")
+    with pytest.raises(AuthError):
+        auth.verify(".".join([kind, scope, str(int(expiry) + 9999), nonce, signature]), "t")
+    now[0] += 61
+    with pytest.raises(AuthError, match="expired"):
+        auth.verify(token, "t")
+
+
+def test_reads_stay_within_their_documented_bounds(traffic: Board) -> None:
+    calls: list[tuple[str, str]] = []
+    traffic.proc.client.meta.events.register(
+        "provide-client-params.dynamodb.*",
+        lambda model, params, **_: calls.append((model.name, params.get("TableName", ""))),
+    )
+    day_of_minutes = {"site": "shop", "from": "2026-11-23T00:00", "to": "2026-11-23T23:59", "granularity": "m"}
+    assert len(traffic.get("/stats/series", **day_of_minutes).json()["points"]) == 1440
+    assert calls == [("BatchGetItem", "")] * 15  # 1,440 keys, 100 a call
+    calls.clear()
+    assert traffic.get("/stats/series", **day_of_minutes, event="signup").json()["totals"]["events"] == 1
+    assert [name for name, _ in calls] == ["BatchGetItem"] * 29
+    calls.clear()
+    traffic.get("/stats/top", site="shop", by="page", **{"from": "2026-11-20", "to": "2026-11-23T23"})
+    assert [name for name, _ in calls].count("Query") == 4 and "Scan" not in {name for name, _ in calls}
+    calls.clear()
+    empty_week = {"site": "shop", "from": "2026-11-01", "to": "2026-11-08"}  # nothing there: the widest call
+    page = traffic.get("/stats/events", **empty_week).json()
+    assert page["events"] == [] and page["cursor"] is not None  # the Query budget spent, more to go
+    events_table = cast(DynamoDBStore, traffic.proc.store).events_table
+    assert calls == [("Query", events_table)] * raw_events.MAX_WINDOWS * 4  # a window: one Query per shard

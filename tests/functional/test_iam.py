@@ -1,0 +1,118 @@
+"""Least privilege, both ways.
+
+Every test of the suite already fails when a handler makes an AWS call its function's policy
+does not allow (the autouse fixture in conftest.py, tests/support/iam_audit.py). This module runs every
+path that touches AWS (ingest, health, a processor batch with good, poison, oversized and
+failing jobs, a second processor instance, the rollup) against the stack of each stage, and
+fails when a policy grants an action on a resource that no path used: a grant nobody needs.
+"""
+
+import base64
+import os
+from typing import Any
+
+import pytest
+
+from processor_lambda import entry
+from tally_aggregates.rollup import Rollup
+from tally_contract import envelope
+from tally_contract.envelope import JobOptions
+from tally_store.dynamodb import DynamoDBStore
+from tests.support import iam_audit
+from tests.support.jobs import tally_job
+from tests.support.stack import Stack
+
+# Grants the code never exercises because AWS uses them on the function's behalf: the Lambda
+# runtime writes the logs; the SQS event source mapping polls and deletes with the role of
+# the function it invokes.
+USED_BY_AWS = {
+    "api_handler": {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
+    "rollup": {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
+    "process_events": {
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
+}
+
+
+# Actions IAM cannot scope to a resource (the service authorises them only on "*").
+NO_RESOURCE_LEVEL = {"cloudwatch:GetMetricStatistics"}
+
+
+def test_policies_name_no_wildcard_beyond_logs_and_xray() -> None:
+    for stage in iam_audit.STAGES:
+        for function in iam_audit.FUNCTIONS:
+            for sid, actions, resources in iam_audit.statements(iam_audit.policy(function, stage)):
+                assert all("*" not in action for action in actions), (stage, function, sid)
+                if all(a.startswith(("logs:", "xray:")) or a in NO_RESOURCE_LEVEL for a in actions):
+                    continue
+                for resource in resources:
+                    name = resource.rsplit(":", 1)[-1]
+                    named = f"tally-{stage}-" in name or name.startswith(f"parameter/tally/{stage}/")
+                    assert "*" not in name and named, (stage, function, sid, resource)
+
+
+def exercise_every_path(stack: Stack) -> None:
+    """Each AWS-touching path of the three functions, through app.py's handlers."""
+    assert stack.post([{"url": "https://shop.example.com/"}]).status == 202
+    plausible = b'{"n": "pageview", "u": "https://shop.example.com/", "d": "shop.example.com"}'
+    headers = {"Content-Type": "text/plain", "Accept": "*/*"}
+    assert stack.request("POST", "/api/event", body=plausible, headers=headers).status == 202  # site by domain
+    assert stack.get("/health").status == 200
+    stack.process(stack.receive())
+    # A job delivered again beside another of its shard and minute ("a" and "c"): its event
+    # lands in a second, larger pack, and sealing the minute deletes the first (DeleteItem).
+    for bodies in ([tally_job("a")], [tally_job("a"), tally_job("c")]):
+        for body in bodies:
+            stack.client("sqs").send_message(QueueUrl=stack.outputs["EventsQueueUrl"], MessageBody=body)
+        stack.process(stack.receive())
+    # A poison job, an event too large for DynamoDB even compressed (BatchWriteItem refuses the
+    # batch, each pack is retried alone), and a job whose handler fails (the others are deleted).
+    sqs = stack.client("sqs")
+    huge = envelope.build([{"site": "shop", "url": "https://shop.example.com/", "received_at": 1795440000,
+                            "properties": {"blob": base64.b64encode(os.urandom(450_000)).decode()}}])  # fmt: skip
+    flaky = envelope.build([1], JobOptions(job_class="Flaky"))
+    stack.post([{"url": "https://shop.example.com/a"}])
+    for body in ("not a job", envelope.encode(huge), envelope.encode(flaky)):
+        sqs.send_message(QueueUrl=stack.outputs["EventsQueueUrl"], MessageBody=body)
+    entry.sqs_handler().pipeline.registry.register("Flaky", _fail)
+    with pytest.raises(Exception, match="will be retried"):
+        stack.process(stack.receive())
+    # A fresh instance finds the day's salt already made.
+    entry.reset()
+    stack.post([{"url": "https://shop.example.com/b"}])
+    stack.process(stack.receive())
+    entry.rollup(Rollup(DynamoDBStore.from_environment(), clock=lambda: 4_000_000_000.0))
+    report = stack.rollup()
+    assert report["sealed"] > 0 and report["packs_removed"] == 1
+    exercise_the_dashboard(stack)
+
+
+def exercise_the_dashboard(stack: Stack) -> None:
+    """Every read API call and the DLQ redrive (the poison job above is in the DLQ)."""
+    import os
+
+    from dashboard import runtime
+    from dashboard.auth import provision_admin
+
+    provision_admin(stack.client("ssm"), os.environ["TALLY_ADMIN_PARAMETER"])
+    token = runtime.get().authenticator().issue("t", "admin", 600)
+    runtime.reset()  # so the app's own first request reads the credentials, under its policy
+    auth = {"Authorization": f"Bearer {token}"}
+    hour = {"site": "shop", "from": "2026-11-23T13", "to": "2026-11-23T14", "granularity": "h"}
+    reads = [("/stats/sites", None), ("/stats/series", hour), ("/stats/top", {**hour, "by": "page"}),
+             ("/stats/events", {"site": "shop"}), ("/admin/health", None), ("/admin/dlq", None)]  # fmt: skip
+    for path, query in reads:
+        response = stack.get(path, headers=auth, query=query)
+        assert response.status == 200, (path, response.body)
+    headers = {**auth, "Content-Type": "application/json"}
+    response = stack.request("POST", "/admin/dlq/redrive", body=b"{}", headers=headers)
+    assert response.status == 200 and response.json()["moved"] >= 1, response.body
+
+
+def _fail(arguments: list[Any], job: Any) -> None:
+    raise ConnectionError("upstream down")

@@ -1,0 +1,171 @@
+"""Record the AWS operations each Lambda function performs and hold them against its IAM policy.
+
+Every botocore call goes through ``BaseClient._make_api_call``; while the tests run it is
+wrapped, and a call made inside one of app.py's handlers (a Chalice middleware sets ``FUNCTION``
+around each) is recorded as (function, IAM action, resource ARN). The ARN is rewritten to every
+stage in ``.chalice/config.json`` through the naming convention ``tally-<stage>-<name>``, so a
+test that uses ``tally-test-events`` checks ``tally-dev-events`` and ``tally-prod-events``.
+"""
+
+import contextvars
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+STAGES = tuple(CONFIG["stages"])
+FUNCTIONS = ("api_handler", "process_events", "rollup")
+
+FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("tally_lambda_function", default=None)
+# Pool threads see it too: tally_contract.pools hands the caller's context to each task.
+
+# Batch operations are authorised by the single-message action.
+_ACTION_OF = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+# botocore's signing name -> IAM's action prefix, where they differ.
+_IAM_PREFIX = {"monitoring": "cloudwatch"}
+_NAME = re.compile(r"^tally-[a-z0-9]+-(?P<rest>.+)$")
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    action: str
+    arn: str  # as called; ``for_stage`` gives the deployed name
+
+    def for_stage(self, stage: str) -> str:
+        if self.arn == "*":
+            return "*"
+        if ":parameter/tally/" in self.arn:  # SSM parameters are named /tally/<stage>/<name>
+            prefix, _, rest = self.arn.partition(":parameter/tally/")
+            return f"{prefix}:parameter/tally/{stage}/{rest.partition('/')[2]}"
+        prefix, sep, name = _split_name(self.arn)
+        match = _NAME.match(name)
+        if not match:
+            raise AssertionError(f"{self.function}: {self.action} on {self.arn}: not named tally-<stage>-<name>")
+        return f"{prefix}{sep}tally-{stage}-{match['rest']}"
+
+
+def _split_name(arn: str) -> tuple[str, str, str]:
+    """ARN prefix, separator, and the resource name (tables keep their /index/... suffix)."""
+    if ":table/" in arn:
+        prefix, _, name = arn.partition(":table/")
+        return prefix, ":table/", name
+    prefix, sep, name = arn.rpartition(":")
+    return prefix, sep, name
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+
+    def record(self, client: Any, operation: str, params: dict[str, Any]) -> None:
+        function = FUNCTION.get()
+        if function is None:
+            return  # test setup or a component driven directly, not a Lambda entry point
+        service = client.meta.service_model.signing_name
+        action = f"{_IAM_PREFIX.get(service, service)}:{operation}"
+        action = _ACTION_OF.get(action, action)
+        for arn in resource_arns(service, client.meta.region_name, params):
+            self.calls.append(Call(function, action, arn))
+
+    def take(self) -> list[Call]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+ACCOUNT = "123456789012"  # moto's account; policies name any account
+
+
+def resource_arns(service: str, region: str, params: dict[str, Any]) -> Iterator[str]:
+    if service == "sqs":
+        name = params.get("QueueName") or str(params.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1]
+        yield f"arn:aws:sqs:{region}:{ACCOUNT}:{name}"
+    elif service == "dynamodb":
+        tables = list(params.get("RequestItems", {})) or [params["TableName"]]
+        index = f"/index/{params['IndexName']}" if params.get("IndexName") else ""
+        for table in tables:
+            yield f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}{index}"
+    elif service == "ssm" and "Name" in params:
+        yield f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{params['Name']}"
+    else:
+        yield "*"
+
+
+def policy(function: str, stage: str) -> dict[str, Any]:
+    name = CONFIG["stages"][stage]["lambda_functions"][function]["iam_policy_file"]
+    return json.loads((ROOT / ".chalice" / name).read_text())  # type: ignore[no-any-return]
+
+
+def _pattern(glob: str, *, case: bool) -> re.Pattern[str]:
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
+    return re.compile(f"^{body}$", 0 if case else re.IGNORECASE)
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def statements(document: dict[str, Any]) -> Iterator[tuple[str, list[str], list[str]]]:
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow", "policies only allow"
+        yield statement.get("Sid", ""), _listed(statement["Action"]), _listed(statement["Resource"])
+
+
+def allowed(document: dict[str, Any], action: str, arn: str) -> bool:
+    return any(
+        any(_pattern(a, case=False).match(action) for a in actions)
+        and any(_pattern(r, case=True).match(arn) for r in resources)
+        for _, actions, resources in statements(document)
+    )
+
+
+def violations(calls: list[Call]) -> list[str]:
+    """Every call no policy of its function allows, for any stage."""
+    found = []
+    for call in sorted(set(calls), key=lambda c: (c.function, c.action, c.arn)):
+        for stage in STAGES:
+            arn = call.for_stage(stage) if call.arn != "*" else "*"
+            if not allowed(policy(call.function, stage), call.action, arn):
+                found.append(f"{call.function} ({stage}): {call.action} on {arn} is not in its policy")
+    return found
+
+
+def install(recorder: Recorder) -> Any:
+    """Wrap every botocore client's API call; returns the original to restore."""
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+
+    def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        recorder.record(self, operation_name, api_params)
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = _make_api_call
+    return original
+
+
+def attribute_middleware(event: Any, get_response: Any) -> Any:
+    """Chalice middleware: every AWS call under a handler belongs to that handler's function."""
+    from chalice.app import CloudWatchEvent, Request, SQSEvent
+
+    if isinstance(event, Request):
+        function = "api_handler"
+    elif isinstance(event, SQSEvent):
+        function = "process_events"
+    elif isinstance(event, CloudWatchEvent):
+        function = "rollup"
+    else:
+        raise AssertionError(f"no Lambda function for {type(event).__name__}")
+    token = FUNCTION.set(function)
+    try:
+        return get_response(event)
+    finally:
+        FUNCTION.reset(token)

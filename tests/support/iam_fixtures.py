@@ -1,0 +1,35 @@
+"""The IAM audit as fixtures, for the tiers where Lambda handlers run against moto
+(tests/functional, tests/e2e): every AWS call a handler makes is held against its function's
+policy (iam_audit.py)."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def iam_recorder() -> Iterator[Any]:
+    """Every AWS call made inside one of app.py's handlers, by function (tests/support/iam_audit.py)."""
+    from botocore.client import BaseClient
+
+    from app import app
+    from tests.support import iam_audit
+
+    recorder = iam_audit.Recorder()
+    original = iam_audit.install(recorder)
+    app.register_middleware(iam_audit.attribute_middleware, "all")
+    yield recorder
+    BaseClient._make_api_call = original
+
+
+@pytest.fixture(autouse=True)
+def iam_policies_allow_every_call(iam_recorder: Any) -> Iterator[None]:
+    """Fail the test whose handlers made an AWS call their function's policy (any stage) denies."""
+    from tests.support import iam_audit
+
+    iam_recorder.take()
+    yield
+    problems = iam_audit.violations(iam_recorder.take())
+    if problems:
+        pytest.fail("IAM policy does not allow:\n" + "\n".join(problems), pytrace=False)
