@@ -9,10 +9,10 @@ and what the Lambda runtime ships.
 
 Input is one JSON argument (``sys.argv[1]``): ``code_dir`` (the unzipped zip), ``handlers``
 (sam.json's function name -> handler string, ``APIHandler`` among them), ``environment`` (the API
-function's variables from sam.json), ``queue_name`` and ``sites_table`` (create_table arguments)
-from infra/template.yaml, ``url`` (the event's page), ``packages`` (our top-level packages, every
-module of which must import from the zip) and ``runtime_provided`` (top-level modules the Lambda
-runtime ships).
+function's variables from sam.json), ``queue_name`` and ``tables`` (create_table arguments of the
+sites and aggregates tables) from infra/template.yaml, ``url`` (the event's page), ``packages``
+(our top-level packages, every module of which must import from the zip) and
+``runtime_provided`` (top-level modules the Lambda runtime ships).
 """
 
 import base64
@@ -149,10 +149,11 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         from moto import mock_aws
 
     with mock_aws():
-        with step("create the queue and the sites table"):
+        with step("create the queue and the tables"):
             sqs = boto3.client("sqs", region_name="us-east-1")
             queue_url = sqs.create_queue(QueueName=spec["queue_name"])["QueueUrl"]
-            boto3.client("dynamodb", region_name="us-east-1").create_table(**spec["sites_table"])
+            for table in spec["tables"]:
+                boto3.client("dynamodb", region_name="us-east-1").create_table(**table)
 
         with step("put a site with the zip's tally_contract"):
             from tally_contract import sites, sites_dynamodb
