@@ -5,12 +5,14 @@ has been computed from the whole address. The queue, the dead-letter queue and e
 then hold no more of a visitor than the stored event does."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tally_contract import privacy
 from tally_contract.errors import StorageError
 from tally_contract.sites import Site
-from tally_store.salts import DailySalts
+
+if TYPE_CHECKING:
+    from tally_store.salts import DailySalts
 
 from .errors import QueueRefused
 
@@ -20,7 +22,7 @@ def tracking_refused(headers: Mapping[str, str]) -> bool:
     return (headers.get("dnt") or "").strip() == "1" or (headers.get("sec-gpc") or "").strip() == "1"
 
 
-def reduce(event: dict[str, Any], site: Site, salts: DailySalts, now: float) -> dict[str, Any]:
+def reduce(event: dict[str, Any], site: Site, salts: "DailySalts", now: float) -> dict[str, Any]:
     """The event as the site stores it (in place; ``event`` is ingest's own new dict)."""
     for name in ("url", "referrer"):
         if event.get(name) is not None:
@@ -34,7 +36,7 @@ def reduce(event: dict[str, Any], site: Site, salts: DailySalts, now: float) -> 
 
 
 def _visitor(
-    event: dict[str, Any], site: Site, address: privacy.IPAddress | None, salts: DailySalts, now: float
+    event: dict[str, Any], site: Site, address: privacy.IPAddress | None, salts: "DailySalts", now: float
 ) -> str | None:
     user = event.get("user_id") or event.get("anonymous_id")
     by_user = site.visitors == privacy.VISITORS_BY_USER and user

@@ -134,7 +134,7 @@ class DynamoDBStore:
 
     # Small state.
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:
-        return DynamoDBSalts(self.aggregates_table, self.calls).daily_salt(day, candidate, expires)
+        return DynamoDBSalts(self.aggregates_table, self.calls.client).daily_salt(day, candidate, expires)
 
     def put_heartbeat(self, beat: Heartbeat) -> None:
         item = {**HEARTBEAT_KEY, "at": {"N": f"{beat.at:.3f}"}, "n": {"N": str(beat.size)}}
