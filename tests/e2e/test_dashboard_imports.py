@@ -1,5 +1,6 @@
-"""An ingest request never loads dashboard code (nor the processor's): checked in a fresh
-interpreter, since this test process has imported everything already."""
+"""An ingest request never loads dashboard code (nor the processor's, nor the other clients'
+modules and what only they need): checked in a fresh interpreter, since this test process has
+imported everything already."""
 
 import json
 import subprocess
@@ -17,14 +18,18 @@ import tests.conftest  # fake AWS credentials, as every test has
 from tests.support.ingest_harness import make_ingest
 
 def ours():
-    return sorted(n for n in sys.modules if n.split(".")[0] in ("dashboard", "processor_lambda"))
+    return sorted(n for n in sys.modules if n.split(".")[0] in ("dashboard", "processor_lambda", "qs_codec")
+                  or n.startswith("ingest_lambda.clients"))
 
 ingest = make_ingest()
 response = ingest.post({{"url": "https://shop.example.com/pricing"}})
 assert response.status == 202, response.body
 after_ingest = ours()
+segment = ingest.request("POST", "/v1/track", body=b'{{"event": "x"}}', headers={{"Accept": "*/*"}})
+after_segment = ours()
 dashboard = ingest.request("GET", "/stats/sites")
-print({PREFIX!r} + json.dumps({{"after_ingest": after_ingest, "status": dashboard.status, "after_dashboard": ours()}}))
+print({PREFIX!r} + json.dumps({{"after_ingest": after_ingest, "after_segment": after_segment,
+                               "status": dashboard.status, "after_dashboard": ours()}}))
 """
 
 
@@ -37,5 +42,9 @@ def test_an_ingest_request_imports_no_dashboard_code() -> None:
     line = next(line for line in proc.stdout.splitlines() if line.startswith(PREFIX))
     report = json.loads(line.removeprefix(PREFIX))
     assert report["after_ingest"] == [], f"an ingest request imported {report['after_ingest']}"
+    # A client's route loads its own module, and only that one.
+    assert [n for n in report["after_segment"] if n.startswith("ingest_lambda.clients.")] == [
+        "ingest_lambda.clients.common", "ingest_lambda.clients.segment"
+    ]
     # The dashboard's own route loads it lazily, and answers 401 without credentials.
     assert report["status"] == 401 and "dashboard.routes" in report["after_dashboard"]
