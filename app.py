@@ -135,6 +135,18 @@ def rollup(event):  # type: ignore[no-untyped-def]
     return run_rollup()
 
 
+# The rollup's workers: the schedule plans, this function seals (processor_lambda/rollup_work.py).
+@app.on_sqs_message(
+    queue=os.environ.get("TALLY_ROLLUP_QUEUE_NAME", "tally-dev-rollup"),
+    batch_size=int(os.environ.get("TALLY_ROLLUP_BATCH_SIZE", "4")),
+    maximum_concurrency=int(os.environ.get("TALLY_ROLLUP_MAX_CONCURRENCY", "4")),
+)
+def rollup_worker(event):  # type: ignore[no-untyped-def]
+    from processor_lambda.entry import handle_rollup_work
+
+    return handle_rollup_work(event.to_dict())
+
+
 # Dashboard and read API (docs/dashboard.md): dashboard code loads on these routes' first call
 # only, never on an ingest request.
 def _dashboard(name: str):  # type: ignore[no-untyped-def]

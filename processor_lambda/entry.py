@@ -61,8 +61,19 @@ def handle_sqs(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_rollup() -> dict[str, Any]:
-    from . import observability
+    """The scheduled rollup: plan, and send the work to the rollup queue (rollup_work.py)."""
+    from . import observability, rollup_work
 
-    report = dataclasses.asdict(rollup().run())
+    done = rollup_work.dispatch(rollup(), os.environ.get("TALLY_ROLLUP_QUEUE_NAME") or None)
+    report = {**dataclasses.asdict(done.report), "sent": done.sent, "behind": done.behind}
     observability.record_rollup(report)
+    return report
+
+
+def handle_rollup_work(event: dict[str, Any]) -> dict[str, Any]:
+    """The rollup worker: seal the buckets of a batch of rollup queue messages."""
+    from . import observability, rollup_work
+
+    report = dataclasses.asdict(rollup_work.work(rollup(), [r["body"] for r in event.get("Records", [])]))
+    observability.record_rollup_work(report)
     return report

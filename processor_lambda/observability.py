@@ -30,10 +30,14 @@ def sqs_middleware(event: Any, get_response: Callable[..., Any]) -> Any:
 
 
 def scheduled_middleware(event: Any, get_response: Callable[..., Any]) -> Any:
-    """Chalice middleware for the rollup: Lambda context on its log lines, X-Ray when on."""
+    """Chalice middleware for the rollup: Lambda context on its log lines, its metrics flushed,
+    X-Ray when on."""
     from chalice.app import ConvertToMiddleware
 
-    return ConvertToMiddleware(logger.inject_lambda_context())(event, _traced_handler(get_response))
+    flush = ConvertToMiddleware(metrics.log_metrics())
+    context = ConvertToMiddleware(logger.inject_lambda_context())
+    handler = _traced_handler(get_response)
+    return context(event, lambda inner: flush(inner, handler))
 
 
 def _traced_handler(get_response: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,7 +52,15 @@ def _traced_handler(get_response: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def record_rollup(report: dict[str, Any]) -> None:
+    """The scheduled run: the backlog as a metric (the RollupBacklog alarm watches it)."""
+    metrics.add_metric(name="RollupOldestUnsealed", unit=MetricUnit.Seconds, value=report["oldest_unsealed"])
+    metrics.add_metric(name="RollupPlanned", unit=MetricUnit.Count, value=report["planned"])
     logger.info("rollup finished", extra=report)
+
+
+def record_rollup_work(report: dict[str, Any]) -> None:
+    metrics.add_metric(name="RollupSealed", unit=MetricUnit.Count, value=report["sealed"])
+    logger.info("rollup work done", extra=report)
 
 
 def record_batch(size: int, failed: int, dead: int, started: float) -> None:

@@ -52,6 +52,7 @@ class Agent(NamedTuple):
     os: str | None
     device: str | None  # desktop, mobile, tablet, bot, other
     bot: bool
+    os_version: str | None = None  # major version only, as for the browser
 
     def as_fields(self) -> dict[str, Any]:
         return self._asdict()
@@ -80,6 +81,7 @@ def _parse_cached(user_agent: str) -> Agent:
         os=_known(_OS_NAMES.get(result.os.family, result.os.family)),
         device="bot" if bot else _device_class(user_agent, result.os.family, result.device),
         bot=bot,
+        os_version=result.os.major if _known(result.os.family) else None,
     )
 
 

@@ -27,11 +27,13 @@ class Bucket:
 
 @dataclass(frozen=True)
 class CounterUpdate:
-    """What one batch adds to one counter row: metric name -> amount."""
+    """What one batch adds to one counter row: metric name -> amount. ``mark`` (TOTAL rows
+    only): bump the bucket's version and mark it dirty, so the rollup seals it again."""
 
     bucket: Bucket
     row: Row
     deltas: Mapping[str, int]
+    mark: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,11 @@ class EventsRead:
 
 @dataclass(frozen=True)
 class BucketState:
-    """A bucket's bookkeeping: ``version`` moves with every counter update, ``dirty`` until a
-    rollup seals it at that version, ``sealed_at`` the last seal or refresh (epoch seconds)."""
+    """A bucket's bookkeeping: ``version`` moves with every marking update, ``dirty`` until a
+    rollup seals it at that version."""
 
     version: int = 0
     dirty: bool = False
-    sealed_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ class Counts:
 
 @dataclass(frozen=True)
 class Heartbeat:
-    """The processor's last batch: when, how many events, lag from receipt of its oldest."""
+    """A component's last run. The processor's: when, how many events, lag from receipt of its
+    oldest. The rollup's: when, how many buckets it planned, age of the oldest unsealed one."""
 
     at: float
     size: int
@@ -102,7 +104,8 @@ class Store(Protocol):
 
     # Live counters.
     def add_counters(self, updates: Sequence[CounterUpdate], now: float) -> list[CounterUpdate]:
-        """Add every update (and bump its bucket's version, mark it dirty); those not applied."""
+        """Add every update (a marking one bumps its bucket's version and marks it dirty);
+        returns those not applied."""
 
     # Sealing.
     def dirty_buckets(self) -> list[Bucket]:
@@ -111,9 +114,18 @@ class Store(Protocol):
     def bucket_state(self, bucket: Bucket) -> BucketState:
         """The bucket's bookkeeping, read consistently."""
 
-    def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float) -> None:
-        """Set the bucket's sealed values to ``rows``; rows it has and ``rows`` lacks seal to
-        zero. Idempotent."""
+    def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float, version: int) -> bool:
+        """Set the bucket's sealed values to ``rows`` (every row it had and ``rows`` lacks reads
+        as zero), computed at bucket ``version``; False, and nothing written, if values
+        computed at a later version are there already. Idempotent."""
+
+    def put_summary(self, bucket: Bucket, blob: bytes, version: int) -> bool:
+        """Keep the bucket's summary (tally_aggregates/summary.py), computed at ``version``;
+        True if it was written and differs from the one it replaced, False if it equals it or
+        one computed at a later version is there."""
+
+    def summaries(self, buckets: Sequence[Bucket]) -> dict[Bucket, bytes]:
+        """The stored summaries of those buckets that have one."""
 
     def mark_clean(self, bucket: Bucket, version: int) -> bool:
         """Clear ``dirty`` if the version is still ``version``; False if it moved."""
@@ -129,6 +141,6 @@ class Store(Protocol):
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:
         """The day's salt: ``candidate`` if none was stored yet (first writer wins)."""
 
-    def put_heartbeat(self, beat: Heartbeat) -> None: ...
+    def put_heartbeat(self, beat: Heartbeat, name: str = "processor") -> None: ...
 
-    def heartbeat(self) -> Heartbeat | None: ...
+    def heartbeat(self, name: str = "processor") -> Heartbeat | None: ...

@@ -55,6 +55,22 @@ def parent(bucket: Bucket) -> Bucket | None:
     return Bucket(bucket.site, coarser, bucket.id[: WIDTH[coarser]]) if coarser else None
 
 
+def above(bucket: Bucket) -> Iterator[Bucket]:
+    """The hour and day above a minute, the day above an hour."""
+    current = parent(bucket)
+    while current is not None:
+        yield current
+        current = parent(current)
+
+
+def children(bucket: Bucket) -> list[Bucket]:
+    """The minutes of an hour, the hours of a day."""
+    finer = {"h": "m", "d": "h"}[bucket.granularity]
+    first = start(bucket)
+    count = int(STEP[bucket.granularity] / STEP[finer])
+    return [Bucket(bucket.site, finer, (first + STEP[finer] * i).strftime(FORMAT[finer])) for i in range(count)]
+
+
 def last(granularity: str, count: int, now: datetime) -> list[str]:
     """The ids of the last ``count`` buckets up to the one holding ``now``, oldest first."""
     current = datetime.strptime(now.strftime(FORMAT[granularity]), FORMAT[granularity])

@@ -1,23 +1,28 @@
 """The DynamoDB store (base.Store): the events table (packs, dynamodb_events.py) and the
 aggregates table, laid out as docs/data-model.md describes.
 
-Aggregates: ``pk = site#granularity#bucket``, ``sk = total#`` or ``dimension#value``. Live
-counters are attributes named for their metric (``pv``, ``ev``, ``bots``), added with one
-UpdateItem ``ADD`` per row per batch; the rollup's values are one map attribute ``sealed``,
-set whole. The total row also carries ``ver`` (bumped by every update), ``dirty`` (set by every
-update, removed by the rollup at that version; the sparse ``by_dirty`` index lists dirty
-buckets) and ``sat`` (sealed at). Outside any site's buckets: the daily salts
-(``pk = salt``) and the processor's heartbeat (``pk = heartbeat``).
+Aggregates: ``pk = site#granularity#bucket``. Live counters are rows ``sk = total#`` or
+``dimension#value`` with attributes named for their metric (``pv``, ``ev``, ``bots``), added
+with one UpdateItem ``ADD`` per row per batch. The total row also carries ``ver`` (bumped by
+every marking update) and ``dirty`` (set by a marking update, removed by the rollup at that
+version; the sparse ``by_dirty`` index lists dirty buckets). What the rollup computed lives in
+two versioned blobs of the bucket (dynamodb_blobs.py): ``~sealed`` (every sealed row, zlib JSON)
+and ``~summary``. Outside any site's buckets: the daily salts (``pk = salt``) and the
+processor's heartbeat (``pk = heartbeat``).
 """
 
+import json
 import os
+import time
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tally_contract.errors import ConditionFailed, StorageError
 
 from .base import TOTAL, Bucket, BucketState, CounterUpdate, Counts, Event, EventsRead, Heartbeat, Row
-from .buckets import KEEP_SECONDS
+from .buckets import KEEP_SECONDS, end_epoch
+from .dynamodb_blobs import Blobs, first_key
 from .dynamodb_calls import Calls, Item
 from .dynamodb_events import RawEvents, Writing
 from .dynamodb_salts import DynamoDBSalts
@@ -25,7 +30,7 @@ from .dynamodb_salts import DynamoDBSalts
 DIRTY_INDEX = "by_dirty"
 DIRTY = "1"
 _BOOKKEEPING = frozenset({"ver", "ttl", "sat"})
-HEARTBEAT_KEY = {"pk": {"S": "heartbeat"}, "sk": {"S": "processor"}}
+SEALED, SUMMARY = "~sealed", "~summary"  # blob names; "~" sorts after every row's dimension
 
 
 class DynamoDBStore:
@@ -34,6 +39,7 @@ class DynamoDBStore:
         self.events_table = events_table
         self.aggregates_table = aggregates_table
         self.raw = RawEvents(self.calls, events_table)
+        self.blobs = Blobs(self.calls, aggregates_table)
 
     @classmethod
     def from_environment(cls, calls: Calls | None = None) -> "DynamoDBStore":
@@ -59,12 +65,14 @@ class DynamoDBStore:
         values: dict[str, Any] = {f":{name}": {"N": str(update.deltas[name])} for name in names}
         adds = [f"{name} :{name}" for name in names]
         sets = ["#ttl = if_not_exists(#ttl, :ttl)"]
-        values[":ttl"] = {"N": str(int(now) + KEEP_SECONDS[update.bucket.granularity])}
-        if update.row == TOTAL:
+        values[":ttl"] = {"N": str(_expires(update.bucket, now))}
+        if update.mark:
             adds.append("ver :one")
             values[":one"] = {"N": "1"}
             sets.append("dirty = :dirty")
             values[":dirty"] = {"S": DIRTY}
+        if not adds:
+            return True
         try:
             self.calls.retried(
                 "update_item", TableName=self.aggregates_table, Key=_key(update.bucket, update.row),
@@ -89,23 +97,20 @@ class DynamoDBStore:
         )
         return _state(response.get("Item", {}))
 
-    def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float) -> None:
-        existing = self.calls.query(
-            self.aggregates_table, KeyConditionExpression="pk = :pk", ProjectionExpression="sk",
-            ExpressionAttributeValues={":pk": {"S": _pk(bucket)}},
-        )  # fmt: skip
-        # Rows the raw events no longer support (a duplicate counted live) seal to zero.
-        zero: dict[Row, Mapping[str, int]] = {_row(item["sk"]["S"]): {} for item in existing}
-        zero.update(rows)
-        self.calls.map(lambda row: self._seal_row(bucket, row, zero[row], now), sorted(zero))
+    def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float, version: int) -> bool:
+        nested: dict[str, dict[str, dict[str, int]]] = {}
+        for (dimension, value), values in sorted(rows.items()):
+            nested.setdefault(dimension, {})[value] = dict(values)
+        blob = zlib.compress(json.dumps(nested, separators=(",", ":")).encode(), 6)
+        return self.blobs.put(_pk(bucket), SEALED, blob, version, _expires(bucket, now))
 
-    def _seal_row(self, bucket: Bucket, row: Row, values: Mapping[str, int], now: float) -> None:
-        sealed = {name: {"N": str(value)} for name, value in sorted(values.items())}
-        self.calls.retried(
-            "update_item", TableName=self.aggregates_table, Key=_key(bucket, row),
-            UpdateExpression="SET sealed = :sealed, sat = :sat",
-            ExpressionAttributeValues={":sealed": {"M": sealed}, ":sat": {"N": str(int(now))}},
-        )  # fmt: skip
+    def put_summary(self, bucket: Bucket, blob: bytes, version: int) -> bool:
+        return self.blobs.put(_pk(bucket), SUMMARY, blob, version, _expires(bucket, time.time()), if_changed=True)
+
+    def summaries(self, buckets: Sequence[Bucket]) -> dict[Bucket, bytes]:
+        by_pk = {_pk(bucket): bucket for bucket in buckets}
+        found = self.blobs.get([(pk, SUMMARY) for pk in by_pk])
+        return {by_pk[pk]: blob for (pk, _), blob in found.items()}
 
     def mark_clean(self, bucket: Bucket, version: int) -> bool:
         try:
@@ -120,34 +125,65 @@ class DynamoDBStore:
 
     # Reads.
     def counts(self, keys: Sequence[tuple[Bucket, Row]]) -> dict[tuple[Bucket, Row], Counts]:
+        """The buckets' total rows and sealed blobs in one batched read; then the other live rows
+        asked for, only of buckets the first read did not show ended, sealed and clean (whose
+        live rows no reader uses)."""
         wanted = {(_pk(bucket), _sk(row)): (bucket, row) for bucket, row in keys}
-        found = self.calls.batch_get(self.aggregates_table, list(wanted))
-        return {wanted[key]: _counts(item) for key, item in found.items()}
+        pks = {_pk(bucket): bucket for bucket, _ in keys}
+        first = [(pk, _sk(TOTAL)) for pk in pks] + [first_key(pk, SEALED) for pk in pks]
+        found = self.calls.batch_get(self.aggregates_table, first)
+        blobs = self.blobs.get([(pk, SEALED) for pk in pks], {k: v for k, v in found.items() if k[1].startswith("~")})
+        sealed = {pks[pk]: _rows(blob) for (pk, _), blob in blobs.items()}
+        now = time.time()
+        settled = {pk for pk, bucket in pks.items() if bucket in sealed and end_epoch(bucket) <= now
+                   and "dirty" not in found.get((pk, _sk(TOTAL)), {"dirty": True})}  # fmt: skip
+        asked = set(first)
+        rest = [key for key in wanted if key not in asked and key[0] not in settled]
+        found.update(self.calls.batch_get(self.aggregates_table, rest))
+        out: dict[tuple[Bucket, Row], Counts] = {}
+        for key, (bucket, row) in wanted.items():
+            item, rows = found.get(key), sealed.get(bucket)
+            if item is None and (rows is None or row not in rows):
+                continue
+            out[(bucket, row)] = _counts(item or {}, rows.get(row, {}) if rows is not None else None)
+        return out
 
     def dimension(self, bucket: Bucket, dimension: str) -> dict[str, Counts]:
         prefix = f"{dimension}#"
-        found = self.calls.query(
+        live = {item["sk"]["S"][len(prefix) :]: item for item in self.calls.query(
             self.aggregates_table, KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={":pk": {"S": _pk(bucket)}, ":prefix": {"S": prefix}},
-        )  # fmt: skip
-        return {item["sk"]["S"][len(prefix) :]: _counts(item) for item in found}
+        )}  # fmt: skip
+        rows = self._sealed({bucket}).get(bucket)
+        values = set(live) | {value for (family, value) in (rows or {}) if family == dimension}
+        return {value: _counts(live.get(value, {}), rows.get((dimension, value), {}) if rows is not None else None)
+                for value in values}  # fmt: skip
+
+    def _sealed(self, buckets: set[Bucket]) -> dict[Bucket, dict[Row, dict[str, int]]]:
+        by_pk = {_pk(bucket): bucket for bucket in buckets}
+        blobs = self.blobs.get([(pk, SEALED) for pk in by_pk])
+        return {by_pk[pk]: _rows(blob) for (pk, _), blob in blobs.items()}
 
     # Small state.
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:
         return DynamoDBSalts(self.aggregates_table, self.calls.client).daily_salt(day, candidate, expires)
 
-    def put_heartbeat(self, beat: Heartbeat) -> None:
-        item = {**HEARTBEAT_KEY, "at": {"N": f"{beat.at:.3f}"}, "n": {"N": str(beat.size)}}
+    def put_heartbeat(self, beat: Heartbeat, name: str = "processor") -> None:
+        item = {**_heartbeat_key(name), "at": {"N": f"{beat.at:.3f}"}, "n": {"N": str(beat.size)}}
         if beat.lag is not None:
             item["lag"] = {"N": f"{beat.lag:.3f}"}
         self.calls.call("put_item", TableName=self.aggregates_table, Item=item)
 
-    def heartbeat(self) -> Heartbeat | None:
-        item = self.calls.retried("get_item", TableName=self.aggregates_table, Key=HEARTBEAT_KEY).get("Item")
+    def heartbeat(self, name: str = "processor") -> Heartbeat | None:
+        item = self.calls.retried("get_item", TableName=self.aggregates_table, Key=_heartbeat_key(name)).get("Item")
         if not item:
             return None
         lag = float(item["lag"]["N"]) if "lag" in item else None
         return Heartbeat(float(item["at"]["N"]), int(item["n"]["N"]), lag)
+
+
+def _heartbeat_key(name: str) -> Item:
+    return {"pk": {"S": "heartbeat"}, "sk": {"S": name}}
 
 
 def _pk(bucket: Bucket) -> str:
@@ -173,11 +209,18 @@ def _row(sk: str) -> Row:
 
 
 def _state(item: Item) -> BucketState:
-    sealed_at = float(item["sat"]["N"]) if "sat" in item else None
-    return BucketState(int(item.get("ver", {}).get("N", "0")), "dirty" in item, sealed_at)
+    return BucketState(int(item.get("ver", {}).get("N", "0")), "dirty" in item)
 
 
-def _counts(item: Item) -> Counts:
+def _counts(item: Item, sealed: dict[str, int] | None) -> Counts:
     live = {name: int(value["N"]) for name, value in item.items() if "N" in value and name not in _BOOKKEEPING}
-    sealed = {name: int(value["N"]) for name, value in item["sealed"]["M"].items()} if "sealed" in item else None
     return Counts(live, sealed, _state(item))
+
+
+def _rows(blob: bytes) -> dict[Row, dict[str, int]]:
+    nested: dict[str, dict[str, dict[str, int]]] = json.loads(zlib.decompress(blob))
+    return {(dimension, value): values for dimension, rows in nested.items() for value, values in rows.items()}
+
+
+def _expires(bucket: Bucket, now: float) -> int:
+    return int(now) + KEEP_SECONDS[bucket.granularity]

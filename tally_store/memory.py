@@ -12,9 +12,9 @@ from .base import TOTAL, Bucket, BucketState, CounterUpdate, Counts, Event, Even
 
 
 @dataclass
-class _Row:
-    live: Counter[str] = field(default_factory=Counter)
-    sealed: dict[str, int] | None = None
+class _Sealed:
+    version: int
+    rows: dict[Row, dict[str, int]] = field(default_factory=dict)
 
 
 class Done:
@@ -32,10 +32,12 @@ class MemoryStore:
         self._lock = threading.Lock()
         # (site, event_time, event_id) -> stored record: a redelivered event lands on its own key.
         self.events: dict[tuple[str, str, str], dict[str, object]] = {}
-        self.rows: dict[tuple[Bucket, Row], _Row] = {}
+        self.rows: dict[tuple[Bucket, Row], Counter[str]] = {}  # live counters
+        self.sealed: dict[Bucket, _Sealed] = {}
+        self.blobs: dict[Bucket, tuple[int, bytes]] = {}  # summaries, with the version they were computed at
         self.states: dict[Bucket, BucketState] = {}
         self.salts: dict[str, bytes] = {}
-        self._heartbeat: Heartbeat | None = None
+        self._heartbeats: dict[str, Heartbeat] = {}
 
     def write_events(self, events: Sequence[tuple[Event, int]], now: float) -> Done:
         with self._lock:
@@ -58,10 +60,11 @@ class MemoryStore:
     def add_counters(self, updates: Sequence[CounterUpdate], now: float) -> list[CounterUpdate]:
         with self._lock:
             for update in updates:
-                self.rows.setdefault((update.bucket, update.row), _Row()).live.update(update.deltas)
-                if update.row == TOTAL:
+                if update.deltas:
+                    self.rows.setdefault((update.bucket, update.row), Counter()).update(update.deltas)
+                if update.mark:
                     state = self.states.get(update.bucket, BucketState())
-                    self.states[update.bucket] = BucketState(state.version + 1, True, state.sealed_at)
+                    self.states[update.bucket] = BucketState(state.version + 1, True)
         return []
 
     def dirty_buckets(self) -> list[Bucket]:
@@ -72,44 +75,62 @@ class MemoryStore:
         with self._lock:
             return self.states.get(bucket, BucketState())
 
-    def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float) -> None:
+    def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float, version: int) -> bool:
         with self._lock:
-            for (held, row), stored in self.rows.items():
-                if held == bucket and row not in rows:
-                    stored.sealed = {}
-            for row, values in rows.items():
-                self.rows.setdefault((bucket, row), _Row()).sealed = dict(values)
-            state = self.states.get(bucket, BucketState())
-            self.states[bucket] = BucketState(state.version, state.dirty, float(int(now)))
+            held = self.sealed.get(bucket)
+            if held is not None and held.version > version:
+                return False
+            self.sealed[bucket] = _Sealed(version, {row: dict(values) for row, values in rows.items()})
+            return True
+
+    def put_summary(self, bucket: Bucket, blob: bytes, version: int) -> bool:
+        with self._lock:
+            held = self.blobs.get(bucket)
+            if held is not None and (held[0] > version or held[1] == blob):
+                return False
+            self.blobs[bucket] = (version, blob)
+            return True
+
+    def summaries(self, buckets: Sequence[Bucket]) -> dict[Bucket, bytes]:
+        with self._lock:
+            return {bucket: self.blobs[bucket][1] for bucket in buckets if bucket in self.blobs}
 
     def mark_clean(self, bucket: Bucket, version: int) -> bool:
         with self._lock:
             state = self.states.get(bucket, BucketState())
             if state.version != version:
                 return False
-            self.states[bucket] = BucketState(state.version, False, state.sealed_at)
+            self.states[bucket] = BucketState(state.version, False)
             return True
 
     def counts(self, keys: Sequence[tuple[Bucket, Row]]) -> dict[tuple[Bucket, Row], Counts]:
         with self._lock:
-            return {key: self._counts(key) for key in keys if key in self.rows}
+            found = {key: self._counts(*key) for key in keys}
+        return {key: counts for key, counts in found.items() if counts is not None}
 
     def dimension(self, bucket: Bucket, dimension: str) -> dict[str, Counts]:
         with self._lock:
-            return {row[1]: self._counts((held, row)) for held, row in self.rows
-                    if held == bucket and row[0] == dimension}  # fmt: skip
+            sealed = self.sealed.get(bucket)
+            rows = {row for held, row in self.rows if held == bucket} | set(sealed.rows if sealed else ())
+            found = {row[1]: self._counts(bucket, row) for row in rows if row[0] == dimension}
+        return {value: counts for value, counts in found.items() if counts is not None}
 
-    def _counts(self, key: tuple[Bucket, Row]) -> Counts:
-        stored = self.rows[key]
-        state = self.states.get(key[0], BucketState()) if key[1] == TOTAL else BucketState()
-        return Counts(dict(stored.live), dict(stored.sealed) if stored.sealed is not None else None, state)
+    def _counts(self, bucket: Bucket, row: Row) -> Counts | None:
+        live, sealed = self.rows.get((bucket, row)), self.sealed.get(bucket)
+        if live is None and (sealed is None or row not in sealed.rows) and row != TOTAL:
+            return None
+        if live is None and sealed is None and bucket not in self.states:
+            return None
+        state = self.states.get(bucket, BucketState()) if row == TOTAL else BucketState()
+        values = dict(sealed.rows.get(row, {})) if sealed is not None else None
+        return Counts(dict(live or {}), values, state)
 
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:
         with self._lock:
             return self.salts.setdefault(day, candidate)
 
-    def put_heartbeat(self, beat: Heartbeat) -> None:
-        self._heartbeat = beat
+    def put_heartbeat(self, beat: Heartbeat, name: str = "processor") -> None:
+        self._heartbeats[name] = beat
 
-    def heartbeat(self) -> Heartbeat | None:
-        return self._heartbeat
+    def heartbeat(self, name: str = "processor") -> Heartbeat | None:
+        return self._heartbeats.get(name)

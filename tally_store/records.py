@@ -8,7 +8,8 @@ from .base import Event
 
 FIELDS = (
     "event_id", "site", "name", "url", "path", "host", "referrer", "referrer_host", "event_time", "time",
-    "received_at", "ip", "user_agent", "browser", "browser_version", "os", "device", "bot", "visitor_id",
+    "received_at", "ip", "user_agent", "browser", "browser_version", "os", "os_version", "device", "bot",
+    "visitor_id", "country",
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid", "msclkid",
     "properties", "correlation_id", "user_id", "anonymous_id",
 )  # fmt: skip

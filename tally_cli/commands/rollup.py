@@ -11,7 +11,7 @@ from ..errors import translated
 @click.command()
 @click.option("--stage", default=None, help="AWS stage; default: the running local pipeline, else dev.")
 def rollup(stage: str | None) -> None:
-    """Recompute every dirty aggregate bucket from raw events (what the schedule runs).
+    """Seal every dirty aggregate bucket now: minutes from raw events, then their hours and days.
 
     \b
       tally rollup
@@ -21,6 +21,6 @@ def rollup(stage: str | None) -> None:
 
     where = target(stage)
     with translated("rollup"):
-        report = Rollup(where.store()).run()
+        report = Rollup(where.store()).settle()
     fields = dataclasses.asdict(report)
     click.echo("  ".join(f"{name.replace('_', ' ')} {value}" for name, value in fields.items()))

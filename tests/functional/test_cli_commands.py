@@ -97,11 +97,12 @@ def test_stats_prints_the_series_and_top_pages(tables: Any) -> None:
     earlier, now = buckets.last("m", 2, datetime.now(UTC))
     sealed, live = Bucket("shop", "m", earlier), Bucket("shop", "m", now)
     pricing = ("page", "/pricing")
-    updates = [CounterUpdate(sealed, TOTAL, {"pv": 9, "ev": 9, "bots": 2}), CounterUpdate(sealed, pricing, {"pv": 9}),
-               CounterUpdate(live, TOTAL, {"pv": 4, "ev": 5, "bots": 1}), CounterUpdate(live, ("page", "/"), {"pv": 3}),
-               CounterUpdate(live, pricing, {"pv": 1})]  # fmt: skip
+    updates = [CounterUpdate(sealed, TOTAL, {"pv": 9, "ev": 9, "bots": 2}, mark=True),
+               CounterUpdate(sealed, pricing, {"pv": 9}),
+               CounterUpdate(live, TOTAL, {"pv": 4, "ev": 5, "bots": 1}, mark=True),
+               CounterUpdate(live, ("page", "/"), {"pv": 3}), CounterUpdate(live, pricing, {"pv": 1})]  # fmt: skip
     store.add_counters(updates, 0)
-    store.seal(sealed, {TOTAL: {"pv": 7, "ev": 8, "uv": 3, "bots": 1}, pricing: {"pv": 7}}, 0)
+    store.seal(sealed, {TOTAL: {"pv": 7, "ev": 8, "uv": 3, "bots": 1}, pricing: {"pv": 7}}, 0, version=0)
     assert store.mark_clean(sealed, 1)
 
     result = run("stats", "--site", "shop", "--last", "2", "--stage", STAGE)
@@ -161,11 +162,11 @@ def test_rollup_seals_a_closed_bucket(tables: Any) -> None:
     event = {"event_id": "e1", "site": "shop", "name": "pageview", "path": "/",
              "event_time": "2026-11-23T13:20:05.000Z", "visitor_id": "v1"}  # fmt: skip
     assert store.write_events([(event, 30)], 1_795_440_000).wait() == []
-    store.add_counters([CounterUpdate(minute, TOTAL, {"pv": 2})], 0)  # counted twice live
+    store.add_counters([CounterUpdate(minute, TOTAL, {"pv": 2}, mark=True)], 0)  # counted twice live
 
     result = run("rollup", "--stage", STAGE)
     assert result.exit_code == 0, result.output
-    assert "sealed 1" in result.output
+    assert "sealed 3" in result.output  # the minute, then its hour, then its day
     total = store.counts([(minute, TOTAL)])[(minute, TOTAL)]
     assert total.sealed is not None and total.sealed["pv"] == 1 and not total.state.dirty
 

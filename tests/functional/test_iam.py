@@ -20,7 +20,7 @@ from tally_contract.envelope import JobOptions
 from tally_store.dynamodb import DynamoDBStore
 from tests.support import iam_audit
 from tests.support.jobs import tally_job
-from tests.support.stack import Stack
+from tests.support.stack import Stack, deployed
 
 # Grants the code never exercises because AWS uses them on the function's behalf: the Lambda
 # runtime writes the logs; the SQS event source mapping polls and deletes with the role of
@@ -28,6 +28,14 @@ from tests.support.stack import Stack
 USED_BY_AWS = {
     "api_handler": {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
     "rollup": {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
+    "rollup_worker": {
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
     "process_events": {
         "logs:CreateLogGroup",
         "logs:CreateLogStream",
@@ -87,8 +95,14 @@ def exercise_every_path(stack: Stack) -> None:
     stack.post([{"url": "https://shop.example.com/b"}])
     stack.process(stack.receive())
     entry.rollup(Rollup(DynamoDBStore.from_environment(), clock=lambda: 4_000_000_000.0))
-    report = stack.rollup()
-    assert report["sealed"] > 0 and report["packs_removed"] == 1
+    # The schedule sends the closed minutes to the rollup queue, the worker seals them; then
+    # their hours, then their days. A run while work still waits sends nothing.
+    assert stack.rollup()["sent"] > 0 and stack.rollup()["behind"]
+    minutes = stack.rollup_work()
+    assert minutes["sealed"] > 0 and minutes["packs_removed"] == 1
+    for _ in range(2):
+        assert stack.rollup()["sent"] > 0
+        assert stack.rollup_work()["summaries_read"] > 0
     exercise_the_dashboard(stack)
 
 
@@ -116,3 +130,57 @@ def exercise_the_dashboard(stack: Stack) -> None:
 
 def _fail(arguments: list[Any], job: Any) -> None:
     raise ConnectionError("upstream down")
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS.+Alarm")
+@pytest.mark.parametrize("stage", iam_audit.STAGES)
+def test_every_grant_is_used(stage: str, monkeypatch: pytest.MonkeyPatch, iam_recorder: Any) -> None:
+    with deployed(stage, monkeypatch) as stack:
+        iam_recorder.take()
+        exercise_every_path(stack)
+        calls = iam_recorder.calls  # left for the autouse check: every one must be allowed too
+        used = {(c.function, c.action.lower(), c.for_stage(stage)) for c in calls}
+    unused = []
+    for function in iam_audit.FUNCTIONS:
+        for sid, actions, resources in iam_audit.statements(iam_audit.policy(function, stage)):
+            for action in actions:
+                if action in USED_BY_AWS[function]:
+                    continue
+                for resource in resources:
+                    single = {"Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
+                    if not any(f == function and iam_audit.allowed(single, a, arn) for f, a, arn in used):
+                        unused.append(f"{function} {sid}: {action} on {resource}")
+    assert not unused, "granted but never used:\n" + "\n".join(unused)
+
+
+def test_the_audit_refuses_what_a_policy_does_not_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = "arn:aws:sqs:us-east-1:123456789012:tally-test-events"
+    send = iam_audit.Call("api_handler", "sqs:SendMessage", queue)
+    assert iam_audit.violations([send]) == []
+    assert send.for_stage("prod") == "arn:aws:sqs:us-east-1:123456789012:tally-prod-events"
+    receive = iam_audit.Call("api_handler", "sqs:ReceiveMessage", queue)
+    assert len(iam_audit.violations([receive])) == len(iam_audit.STAGES)
+    other_queue = iam_audit.Call("api_handler", "sqs:SendMessage", queue + "-dlq")
+    assert len(iam_audit.violations([other_queue])) == len(iam_audit.STAGES)
+    # The ingest may query the write-key index, not the table itself.
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/tally-test-sites"
+    assert iam_audit.violations([iam_audit.Call("api_handler", "dynamodb:Query", table + "/index/by_write_key")]) == []
+    assert iam_audit.violations([iam_audit.Call("api_handler", "dynamodb:Query", table)])
+    with pytest.raises(AssertionError, match="not named tally-<stage>-<name>"):
+        iam_audit.violations([iam_audit.Call("api_handler", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:events")])
+
+
+def test_batch_calls_are_checked_as_their_single_action() -> None:
+    class Meta:
+        service_model = type("Model", (), {"signing_name": "sqs"})
+        region_name = "us-east-1"
+
+    recorder = iam_audit.Recorder()
+    token = iam_audit.FUNCTION.set("process_events")
+    try:
+        url = "https://sqs.us-east-1.amazonaws.com/123456789012/tally-test-events"
+        recorder.record(type("Client", (), {"meta": Meta})(), "DeleteMessageBatch", {"QueueUrl": url})
+    finally:
+        iam_audit.FUNCTION.reset(token)
+    (call,) = recorder.take()
+    assert (call.action, call.arn) == ("sqs:DeleteMessage", "arn:aws:sqs:us-east-1:123456789012:tally-test-events")

@@ -35,6 +35,17 @@ def test_queues_redrive_retain_encrypt_and_outlast_the_processor() -> None:
         assert queue["VisibilityTimeout"] >= 6 * timeout, stage
 
 
+def test_the_rollup_queue_redrives_and_outlasts_its_worker() -> None:
+    dlq, queue = R["RollupDeadLetterQueue"]["Properties"], R["RollupQueue"]["Properties"]
+    assert dlq["SqsManagedSseEnabled"] is True and queue["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["RollupDeadLetterQueue", "Arn"]},
+                                      "maxReceiveCount": 5}  # fmt: skip
+    for stage in STAGES:
+        timeout = CONFIG["stages"][stage]["lambda_functions"]["rollup_worker"]["lambda_timeout"]
+        assert queue["VisibilityTimeout"] >= 6 * timeout, stage
+        assert stage_environment(stage)["TALLY_ROLLUP_QUEUE_NAME"] == f"tally-{stage}-rollup"
+
+
 def test_tables_are_on_demand_recoverable_encrypted_and_expire() -> None:
     tables = _of_type("AWS::DynamoDB::Table")
     assert set(tables) == {"SitesTable", "EventsTable", "AggregatesTable"}
@@ -50,11 +61,13 @@ def test_every_alarm_pages_the_topic_and_the_email_is_optional() -> None:
     alarms = _of_type("AWS::CloudWatch::Alarm")
     assert {
         "DeadLetterAlarm", "QueueAgeAlarm", "ProcessorErrorsAlarm", "RollupErrorsAlarm",
-        "Ingest5xxAlarm", "Ingest4xxAlarm", "DynamoThrottleAlarm",
+        "Ingest5xxAlarm", "Ingest4xxAlarm", "DynamoThrottleAlarm", "RollupBacklogAlarm", "RollupDeadLetterAlarm",
     } == set(alarms)  # fmt: skip
     for name, props in alarms.items():
         assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
-        assert props["TreatMissingData"] == "notBreaching", name
+        # The backlog metric is emitted every minute: none at all means the rollup stopped.
+        missing = "breaching" if name == "RollupBacklogAlarm" else "notBreaching"
+        assert props["TreatMissingData"] == missing, name
         assert "docs/operations.md" in props["AlarmDescription"], name
     assert R["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
     assert T["Parameters"]["AlarmEmail"]["Default"] == ""
@@ -127,19 +140,29 @@ def test_ingest_to_rollup_against_the_stack(stage: str, monkeypatch: pytest.Monk
         assert {e["correlation_id"] for e in stored if not e["url"].endswith("/one")} == {stack.last_request_id}
         store = DynamoDBStore(env["TALLY_EVENTS_TABLE"], env["TALLY_AGGREGATES_TABLE"])
         entry.rollup(Rollup(store, clock=lambda: 4_000_000_000.0))
-        report = stack.rollup()
-        assert report["sealed"] > 0 and report["still_dirty"] == 0
-        assert report["events_read"] == 21 * 3, "each event read once per granularity (minute, hour, day)"
-        # The line as the Powertools logger writes it (JSON, with the Lambda context).
-        from processor_lambda.observability import logger
-
-        (record,) = [r for r in caplog.records if r.getMessage() == "rollup finished"]
-        finished = json.loads(logger.registered_formatter.format(record))
-        assert finished["function_name"] == f"tally-{stage}-rollup" and finished["sealed"] == report["sealed"]
+        planned = stack.rollup()  # the schedule: work to the rollup queue
+        assert _logged(caplog, "rollup finished")["function_name"] == f"tally-{stage}-rollup"
+        report = stack.rollup_work()  # a worker seals it
+        assert _logged(caplog, "rollup work done")["function_name"] == f"tally-{stage}-rollup_worker"
+        assert planned["sent"] == report["sealed"] > 0 and report["still_dirty"] == 0
+        assert report["events_read"] == 21, "each event read once: by its minute (hours and days derive)"
+        for _ in range(2):  # the hours, then the days
+            stack.rollup()
+            assert stack.rollup_work()["events_read"] == 0
+        assert stack.rollup()["oldest_unsealed"] == 0, "nothing closed is left unsealed"
         dead = stack.client("sqs").get_queue_attributes(
             QueueUrl=stack.outputs["EventsDeadLetterQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
         )
         assert dead["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def _logged(caplog: Any, message: str) -> dict[str, Any]:
+    """The last such line as the Powertools logger writes it (JSON, with the Lambda context it
+    holds now: format right after the call)."""
+    from processor_lambda.observability import logger
+
+    record = [r for r in caplog.records if r.getMessage() == message][-1]
+    return json.loads(logger.registered_formatter.format(record))  # type: ignore[no-any-return]
 
 
 @alarms_skipped

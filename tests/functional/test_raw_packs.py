@@ -154,3 +154,17 @@ def test_concurrent_removers_on_any_views_never_lose_an_event() -> None:
     left = [p for p in packs if p["sk"]["S"] not in removed]
     assert {e["event_id"] for p in left for e in items.events_of(p)} == set(ONE_SHARD)
     assert len(left) < len(packs), "and the views did remove some"
+
+
+def test_tally_jobs_become_packs_of_one_write_unit(proc: Processor) -> None:
+    from tests.support.jobs import tally_job
+
+    assert all(r.ok for r in proc.pipeline.process([tally_job("e1"), tally_job("e2", name="signup")]))
+    packs = {item["pk"]["S"]: item for item in proc.raw_items()}
+    for event_id in ("e1", "e2"):
+        item = packs[f"shop#2026-11-23T13#{items.shard(event_id):02d}"]
+        assert event_id in [e["event_id"] for e in items.events_of(item)]
+        newest, digest = item["sk"]["S"].rsplit("#", 1)
+        assert newest.startswith("2026-11-23T13:18:") and len(digest) == 16
+        assert int(item["ttl"]["N"]) == int(NOW) + 30 * 86400
+        assert len(item["z"]["B"]) < 1024, "one write unit"

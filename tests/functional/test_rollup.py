@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from tally_aggregates.rollup import Rollup
+from tests.support.infra import create_queues
 from tests.support.jobs import tally_job
 from tests.support.processor_harness import NOW, Processor, make_processor
 
@@ -15,14 +16,16 @@ def proc(aws: None, boto: Any) -> Processor:
     return make_processor(boto.client("dynamodb"))
 
 
-def test_chalice_wiring_runs_the_processor_and_the_rollup(proc: Processor, capsys: Any) -> None:
+def test_chalice_wiring_runs_the_processor_and_the_rollup(proc: Processor, boto: Any, capsys: Any) -> None:
     from chalice.test import Client
 
     from app import app
     from processor_lambda import entry
 
+    sqs = boto.client("sqs")
+    rollup_queue = create_queues(sqs, "dev")["RollupQueue"]  # the dev stage's, as Chalice's test client configures
     entry.sqs_handler(proc.pipeline)
-    entry.rollup(Rollup(proc.store, clock=lambda: NOW + 30))
+    entry.rollup(Rollup(proc.store, clock=lambda: NOW + 120))
     with Client(app) as client:
         event = client.events.generate_sqs_event(message_bodies=[tally_job("via-chalice")],
                                                  queue_name="tally-test-events")  # fmt: skip
@@ -34,5 +37,9 @@ def test_chalice_wiring_runs_the_processor_and_the_rollup(proc: Processor, capsy
         assert (batch["stage"], batch["service"]) == ("dev", "processor")
         result = client.lambda_.invoke("rollup", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))  # fmt: skip
-        assert result.payload["refreshed"] >= 1
+        assert result.payload["planned"] == result.payload["sent"] == 1  # the closed minute, to the rollup queue
+        bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=rollup_queue, MaxNumberOfMessages=10)["Messages"]]
+        work = client.events.generate_sqs_event(message_bodies=bodies, queue_name="tally-dev-rollup")
+        assert client.lambda_.invoke("rollup_worker", work).payload["sealed"] == 1
+        assert proc.row("m", "2026-11-23T13:18")["spv"] == 1
     entry.reset()

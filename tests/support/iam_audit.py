@@ -18,7 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
 STAGES = tuple(CONFIG["stages"])
-FUNCTIONS = ("api_handler", "process_events", "rollup")
+FUNCTIONS = ("api_handler", "process_events", "rollup", "rollup_worker")
 
 FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("tally_lambda_function", default=None)
 # Pool threads see it too: tally_contract.pools hands the caller's context to each task.
@@ -159,7 +159,8 @@ def attribute_middleware(event: Any, get_response: Any) -> Any:
     if isinstance(event, Request):
         function = "api_handler"
     elif isinstance(event, SQSEvent):
-        function = "process_events"
+        name = str(getattr(event.context, "function_name", ""))
+        function = "rollup_worker" if name.endswith("rollup_worker") else "process_events"
     elif isinstance(event, CloudWatchEvent):
         function = "rollup"
     else:

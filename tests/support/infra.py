@@ -38,12 +38,19 @@ def create_table(client: Any, stage: str, logical_id: str) -> str:
 
 
 def create_queues(client: Any, stage: str) -> dict[str, str]:
-    """Both queues, the DLQ wired by ARN as the template does. Returns logical id -> URL."""
-    res = resources(stage)
-    dlq_props = res["EventsDeadLetterQueue"]["Properties"]
+    """The events and rollup queues with their DLQs wired by ARN as the template does. Returns
+    logical id -> URL."""
+    urls: dict[str, str] = {}
+    for queue in ("Events", "Rollup"):
+        urls.update(_queue_pair(client, resources(stage), queue))
+    return urls
+
+
+def _queue_pair(client: Any, res: dict[str, dict[str, Any]], name: str) -> dict[str, str]:
+    dlq_props = res[f"{name}DeadLetterQueue"]["Properties"]
     dlq_url = client.create_queue(QueueName=dlq_props["QueueName"])["QueueUrl"]
     dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    props = res["EventsQueue"]["Properties"]
+    props = res[f"{name}Queue"]["Properties"]
     redrive = props["RedrivePolicy"]
     attributes = {
         "VisibilityTimeout": str(props["VisibilityTimeout"]),
@@ -52,4 +59,4 @@ def create_queues(client: Any, stage: str) -> dict[str, str]:
         ),
     }
     url = client.create_queue(QueueName=props["QueueName"], Attributes=attributes)["QueueUrl"]
-    return {"EventsQueue": url, "EventsDeadLetterQueue": dlq_url}
+    return {f"{name}Queue": url, f"{name}DeadLetterQueue": dlq_url}

@@ -21,12 +21,12 @@ PRICING = "https://shop.example.com/pricing?utm_source=news"
 
 
 def tally_job(event_id: str, *, name: str = "pageview", url: str = PRICING, ip: str = "203.0.113.9",
-              ua: str = CHROME, at: str = "2026-11-23T13:18:30.000Z",
-              activejob: bool = False) -> str:  # fmt: skip
+              ua: str = CHROME, at: str = "2026-11-23T13:18:30.000Z", activejob: bool = False,
+              referrer: str | None = "https://www.news.example.net/story", **extra: Any) -> str:  # fmt: skip
     event = {"event_id": event_id, "site": "shop", "name": name, "url": url,
-             "referrer": "https://www.news.example.net/story", "time": None, "sent_at": None,
+             "referrer": referrer, "time": None, "sent_at": None,
              "received_at": at, "event_time": at, "ip": ip, "user_agent": ua,
-             "properties": {"plan": "pro"}}  # fmt: skip
+             "properties": {"plan": "pro"}, **extra}  # fmt: skip
     return envelope.encode(envelope.build([event], JobOptions(activejob=activejob)))
 
 

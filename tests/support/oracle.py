@@ -1,29 +1,38 @@
 """The brute-force oracle: every aggregate computed straight from the list of distinct stored
 events, independently of tally_aggregates (no shared code), to hold the rollup's sealed
-values against."""
+values against. Definitions: docs/data-model.md ("Aggregates", "Visits")."""
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 # Dimension -> event field, written out again on purpose (not imported from the counters).
 BY = {"page": "path", "ref": "referrer_host", "browser": "browser", "os": "os", "device": "device",
-      "event": "name", "utm": "utm_source"}  # fmt: skip
+      "event": "name", "utm": "utm_source", "utm_medium": "utm_medium", "utm_campaign": "utm_campaign",
+      "country": "country"}  # fmt: skip
+PAIRS = {"browser_version": ("browser", "browser_version"), "os_version": ("os", "os_version")}
 WIDTH = {"m": 16, "h": 13, "d": 10}
+GAP = 1800.0  # seconds: a visit ends after 30 minutes without an event
+Key = tuple[str, str, str]  # (granularity#bucket, dimension, value)
 
 
-def expected(events: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, int]]:
-    """(granularity#bucket, dimension, value) -> {pv, ev, uv, bots}, zeros left out."""
-    counts: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    visitors: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for event in {e["event_id"]: e for e in events}.values():
+def expected(events: Iterable[dict[str, Any]]) -> dict[Key, dict[str, int]]:
+    """Every sealed row: event-level rows of every bucket, visit rows of every day."""
+    unique = list({e["event_id"]: e for e in events}.values())
+    return {**event_rows(unique), **visit_rows(unique)}
+
+
+def event_rows(events: list[dict[str, Any]]) -> dict[Key, dict[str, int]]:
+    counts: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    visitors: dict[Key, set[str]] = defaultdict(set)
+    for event in events:
         for granularity, width in WIDTH.items():
             bucket = f"{granularity}#{event['event_time'][:width]}"
             if event["bot"]:
                 counts[(bucket, "total", "")]["bots"] += 1
                 continue
-            rows = [("total", "")] + [(d, str(event[f])[:512]) for d, f in BY.items() if event.get(f)]
-            for dimension, value in rows:
+            for dimension, value in [("total", ""), *_values(event)]:
                 key = (bucket, dimension, value)
                 counts[key]["ev"] += 1
                 counts[key]["pv"] += event["name"] == "pageview"
@@ -31,4 +40,67 @@ def expected(events: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], dic
                     visitors[key].add(event["visitor_id"])
     for key, ids in visitors.items():
         counts[key]["uv"] = len(ids)
-    return {key: {name: n for name, n in values.items() if n} for key, values in counts.items()}
+    return _nonzero(counts)
+
+
+def _values(event: dict[str, Any]) -> list[tuple[str, str]]:
+    found = [(d, str(event[f])[:512]) for d, f in BY.items() if event.get(f)]
+    found += [(d, f"{event[a]} {event[b]}") for d, (a, b) in PAIRS.items() if event.get(a) and event.get(b)]
+    return found
+
+
+def visit_rows(events: list[dict[str, Any]]) -> dict[Key, dict[str, int]]:
+    """Visits: one visitor's events of one UTC day with gaps under 30 minutes, each counted in
+    its day under visit.<family> and under visit.<family>@HH for the hour it started in."""
+    timelines: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        if not event["bot"] and event.get("visitor_id"):
+            timelines[(event["event_time"][:10], event["visitor_id"])].append(event)
+    counts: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    visitors: dict[Key, set[str]] = defaultdict(set)
+    for (day, visitor), timeline in timelines.items():
+        for visit in _visits(sorted(timeline, key=lambda e: (e["event_time"], e["event_id"]))):
+            first, last = visit[0], visit[-1]
+            pageviews = [e for e in visit if e["name"] == "pageview"]
+            interactive = [e for e in visit if e["name"] != "pageview" and e["name"] != "engagement"
+                           and (e.get("properties") or {}).get("interactive") is not False]  # fmt: skip
+            families = {
+                "source": first.get("utm_source") or first.get("referrer_host") or "(direct)",
+                "referrer": first.get("referrer_host"), "utm_source": first.get("utm_source"),
+                "utm_medium": first.get("utm_medium"), "utm_campaign": first.get("utm_campaign"),
+                "device": first.get("device"), "browser": first.get("browser"),
+                "browser_version": first.get("browser_version"), "os": first.get("os"),
+                "os_version": first.get("os_version"), "country": first.get("country"),
+                "entry_page": first.get("path"), "exit_page": (pageviews or visit)[-1].get("path"),
+            }  # fmt: skip
+            rows = [("visit", "")] + [(f"visit.{f}", str(v)[:512]) for f, v in families.items() if v]
+            hour = first["event_time"][11:13]
+            for dimension, value in rows:
+                for key in ((f"d#{day}", dimension, value), (f"d#{day}", f"{dimension}@{hour}", value)):
+                    counts[key]["visits"] += 1
+                    counts[key]["bounces"] += len(pageviews) == 1 and not interactive
+                    counts[key]["duration_ms"] += round((_epoch(last) - _epoch(first)) * 1000)
+                    counts[key]["pv"] += len(pageviews)
+                    visitors[key].add(visitor)
+    for key, ids in visitors.items():
+        counts[key]["uv"] = len(ids)
+    return _nonzero(counts)
+
+
+def _visits(timeline: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    visits: list[list[dict[str, Any]]] = []
+    for event in timeline:
+        if visits and _epoch(event) - _epoch(visits[-1][-1]) < GAP:
+            visits[-1].append(event)
+        else:
+            visits.append([event])
+    return visits
+
+
+def _epoch(event: dict[str, Any]) -> float:
+    return datetime.fromisoformat(event["event_time"].replace("Z", "+00:00")).astimezone(UTC).timestamp()
+
+
+def _nonzero(counts: dict[Key, dict[str, int]]) -> dict[Key, dict[str, int]]:
+    out = {key: {name: n for name, n in values.items() if n} for key, values in counts.items()}
+    return {key: values for key, values in out.items() if values}

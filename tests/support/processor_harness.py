@@ -34,7 +34,7 @@ class Processor:
 
     def rollup(self, at: float | None = None) -> RollupReport:
         clock = (lambda: at) if at is not None else (lambda: self.now[0])
-        return Rollup(self.store, clock=clock).run()
+        return Rollup(self.store, clock=clock).settle()
 
     def stored(self) -> list[Event]:
         """Every stored event once, sorted by event id."""
@@ -70,6 +70,13 @@ class Processor:
         assert isinstance(self.store, DynamoDBStore) and self.client is not None
         return _scan(self.client, self.store.events_table)
 
+    def sealed(self) -> dict[tuple[str, str, str], dict[str, int]]:
+        """Every row's sealed values, by (``granularity#bucket``, dimension, value), zeros left out."""
+        found = self.store.counts(self.everything()[1])
+        out = {(f"{b.granularity}#{b.id}", row[0], row[1]): {k: v for k, v in (c.sealed or {}).items() if v}
+               for (b, row), c in found.items()}  # fmt: skip
+        return {key: values for key, values in out.items() if values}
+
     def again(self) -> "Processor":
         """A second processor on the same store (another Lambda instance)."""
         registry = Registry()
@@ -102,7 +109,10 @@ def make_processor(client: Any = None, *, default_site: str | None = "shop", sto
     def everything() -> tuple[list[Event], list[tuple[Bucket, Row]]]:
         from tally_store import records
 
-        return [records.from_record(dict(r)) for r in memory.events.values()], list(memory.rows)
+        sealed = [(bucket, row) for bucket, held in memory.sealed.items() for row in held.rows]
+        return [records.from_record(dict(r)) for r in memory.events.values()], list(
+            dict.fromkeys([*memory.rows, *sealed])
+        )
 
     return _wired(memory, sites, everything, default_site, None)
 
@@ -124,9 +134,12 @@ def _dynamodb(client: Any, default_site: str | None, store: Store | None) -> Pro
     def everything() -> tuple[list[Event], list[tuple[Bucket, Row]]]:
         packs = _scan(client, dynamo.events_table)
         events = [event for pack in packs for event in dynamodb_packs.events_of(pack)]
-        items = _scan(client, dynamo.aggregates_table)
-        rows = [_key(item) for item in items if item["pk"]["S"] not in ("salt", "heartbeat")]
-        return events, rows
+        items = [i for i in _scan(client, dynamo.aggregates_table) if i["pk"]["S"] not in ("salt", "heartbeat")]
+        rows = [_key(item) for item in items if not item["sk"]["S"].startswith("~")]
+        sealed = dynamo._sealed({_key(item)[0] for item in items})
+        return events, list(
+            dict.fromkeys([*rows, *(key for b, held in sealed.items() for key in ((b, r) for r in held))])
+        )
 
     return _wired(dynamo, sites, everything, default_site, client)
 

@@ -80,6 +80,13 @@ class Stack:
                  "resources": [], "detail": {}}  # fmt: skip
         return rollup(event, _context(f"tally-{self.stage}-rollup"))
 
+    def rollup_work(self) -> Any:
+        """Every message waiting in the rollup queue, through ``rollup_worker``."""
+        from app import rollup_worker
+
+        event = self.receive("RollupQueueUrl")
+        return rollup_worker(event, _context(f"tally-{self.stage}-rollup_worker")) if event["Records"] else None
+
     def scan(self, output: str) -> list[dict[str, Any]]:
         return self.client("dynamodb").scan(TableName=self.outputs[output])["Items"]  # type: ignore[no-any-return]
 

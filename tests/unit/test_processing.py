@@ -135,28 +135,39 @@ def test_a_bucket_that_moves_during_the_rollup_stays_dirty(proc: Processor) -> N
     proc.pipeline.process([tally_job("a")])
 
     class Interleaved(Rollup):
-        def recompute(self, bucket: Bucket) -> Any:
-            result = super().recompute(bucket)
-            if bucket.granularity == "d":
+        def _derive(self, bucket: Bucket, report: Any) -> Any:
+            derived = super()._derive(bucket, report)
+            if bucket.granularity == "m":
                 proc.pipeline.process([tally_job("late")])  # another Lambda's batch lands now
-            return result
+            return derived
 
     report = Interleaved(proc.store, clock=lambda: LATER).run()
     assert report.still_dirty == 1
-    day = proc.row("d", "2026-11-23")
-    assert day["dirty"] == "1" and day["spv"] == 1 and day["pv"] == 2
+    minute = proc.row("m", "2026-11-23T13:18")
+    assert minute["dirty"] == "1" and minute["spv"] == 1 and minute["pv"] == 2
     proc.rollup(at=LATER)
-    day = proc.row("d", "2026-11-23")
-    assert "dirty" not in day and day["spv"] == 2
+    assert "dirty" not in proc.row("m", "2026-11-23T13:18") and proc.row("d", "2026-11-23")["spv"] == 2
 
 
-def test_open_hour_and_day_are_refreshed_for_uniques(proc: Processor) -> None:
+def test_hours_and_days_derive_from_sealed_minutes_one_pass_each(proc: Processor) -> None:
     proc.pipeline.process([tally_job("a"), tally_job("b", ip="198.51.100.7")])
-    report = proc.rollup(at=NOW + 30)
-    assert report.refreshed == 2  # the open hour and day; the open minute waits
-    hour = proc.row("h", "2026-11-23T13")
-    assert hour["suv"] == 2 and hour["dirty"] == "1"
-    assert proc.rollup(at=NOW + 60).refreshed == 0  # refreshed less than 5 minutes ago
+    assert "dirty" not in proc.row("h", "2026-11-23T13"), "only minutes are marked by the processor"
+    rollup = Rollup(proc.store, clock=lambda: NOW + 45 * 60)  # 14:05: hour 13 has ended, the day has not
+    assert [rollup.run().sealed for _ in range(4)] == [1, 1, 1, 0]  # the minute, its hour, the open day
+    assert proc.row("h", "2026-11-23T13")["suv"] == 2
+    day = proc.row("d", "2026-11-23")
+    assert (day["suv"], day["pv"], "dirty" in day) == (2, 2, False)
+    visits = proc.row("d", "2026-11-23", ("visit", ""))
+    assert (visits["svisits"], visits["sbounces"]) == (2, 2)
+
+
+def test_the_rollup_seals_fresh_buckets_first_and_bounds_older_ones(proc: Processor) -> None:
+    old = [tally_job(f"old{i}", at=f"2026-11-20T{i % 24:02d}:{i % 60:02d}:00.000Z") for i in range(40)]
+    proc.pipeline.process([*old, tally_job("fresh")])
+    rollup = Rollup(proc.store, clock=lambda: NOW + 61, limit=10)
+    plan = rollup.plan(NOW + 61)
+    assert plan[0].id == "2026-11-23T13:18" and len(plan) == 10, "today's minute first, within the limit"
+    assert [b.id for b in plan[1:]] == sorted(b.id for b in plan[1:]), "then the oldest first"
 
 
 def test_rollup_is_idempotent(proc: Processor) -> None:

@@ -1,0 +1,187 @@
+"""Per-bucket summaries: what sealing a bucket learned, compact and mergeable, so an hour derives
+from its minutes and a day from its hours without reading a raw event again.
+
+A summary holds the bucket's event-level counts per row (pageviews, events, bots) and, per
+visitor, the traits that never change within a visitor id's day (device, browser, OS, country:
+the id hashes the IP and user agent), the event-level rows the visitor touched (for distinct
+visitors per row) and the visitor's runs: events with gaps under 30 minutes, as far as the
+bucket sees them. A minute holds one run per visitor (its events are never 30 minutes apart);
+merging summaries of adjacent buckets joins the runs the gap rule joins, so the day's merge
+holds each visitor's visits exactly (visitor ids change at UTC midnight: no visit crosses it).
+"""
+
+import json
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tally_store.base import Event, Row
+
+VISIT_GAP_MS = 30 * 60 * 1000
+# Non-pageview events that do not keep a visit from bouncing (engagement pings on page leave).
+PASSIVE_EVENTS = frozenset({"engagement"})
+TRAITS = ("device", "browser", "browser_version", "os", "os_version", "country")
+ATTRIBUTES = ("source", "referrer", "utm_source", "utm_medium", "utm_campaign")
+LEVEL = 6
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+@dataclass
+class Run:
+    """A visitor's events with gaps under 30 minutes; attributes are its first event's."""
+
+    first: int  # epoch milliseconds
+    last: int
+    pageviews: int
+    events: int
+    interactive: int  # events other than pageviews that keep a visit from bouncing
+    entry: str | None  # the first event's path
+    exit: str | None  # the last pageview's path (the last event's when no pageview)
+    attributes: tuple[str | None, ...]  # ATTRIBUTES, of the first event
+
+    def join(self, later: "Run") -> "Run":
+        exit_page = later.exit if later.pageviews or not self.pageviews else self.exit
+        return Run(self.first, later.last, self.pageviews + later.pageviews, self.events + later.events,
+                   self.interactive + later.interactive, self.entry, exit_page, self.attributes)  # fmt: skip
+
+    @property
+    def bounced(self) -> bool:
+        return self.pageviews == 1 and not self.interactive
+
+
+@dataclass
+class Visitor:
+    traits: tuple[str | None, ...]  # TRAITS, of the visitor's first event
+    runs: list[Run] = field(default_factory=list)
+    rows: set[Row] = field(default_factory=set)
+
+
+@dataclass
+class Summary:
+    rows: dict[Row, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))  # pv, ev, bots
+    visitors: dict[str, Visitor] = field(default_factory=dict)
+
+
+def from_events(events: Iterable[Event], rows_of: Any) -> Summary:
+    """A bucket's summary from its raw events; ``rows_of(event)`` gives an event's event-level
+    rows with (pv, ev, bots) as the counters count them."""
+    summary = Summary()
+    for event in sorted(events, key=lambda e: (e["event_time"], e["event_id"])):
+        rows = list(rows_of(event))
+        for row, deltas in rows:
+            counts = summary.rows[row]
+            for i in range(3):
+                counts[i] += deltas[i]
+        visitor_id = event.get("visitor_id")
+        if event.get("bot") or not visitor_id:
+            continue
+        visitor = summary.visitors.get(visitor_id)
+        if visitor is None:
+            visitor = summary.visitors[visitor_id] = Visitor(tuple(event.get(t) for t in TRAITS))
+        visitor.rows.update(row for row, _ in rows)
+        _extend(visitor.runs, _run_of(event))
+    return summary
+
+
+def merge(summaries: Iterable[Summary]) -> Summary:
+    """One summary of adjacent buckets: counts summed, each visitor's runs joined by the gap rule."""
+    merged = Summary()
+    for summary in summaries:
+        for row, counts in summary.rows.items():
+            target = merged.rows[row]
+            for i in range(3):
+                target[i] += counts[i]
+        for visitor_id, visitor in summary.visitors.items():
+            held = merged.visitors.get(visitor_id)
+            if held is None:
+                merged.visitors[visitor_id] = Visitor(visitor.traits, list(visitor.runs), set(visitor.rows))
+                continue
+            held.rows |= visitor.rows
+            held.runs = _stitched(held.runs + visitor.runs)
+            if visitor.runs and held.runs and visitor.runs[0].first < held.runs[0].first:
+                held.traits = visitor.traits  # the traits of the visitor's first event of the range
+    return merged
+
+
+def _run_of(event: Event) -> Run:
+    at = _millis(event["event_time"])
+    pageview = event.get("name") == "pageview"
+    interactive = not pageview and _interactive(event)
+    path = event.get("path")
+    return Run(at, at, int(pageview), 1, int(interactive), path, path,
+               (source(event), event.get("referrer_host"), event.get("utm_source"), event.get("utm_medium"),
+                event.get("utm_campaign")))  # fmt: skip
+
+
+def source(event: Event) -> str:
+    """Where a visit came from: its campaign source, else its referrer's host, else direct."""
+    return str(event.get("utm_source") or event.get("referrer_host") or "(direct)")
+
+
+def _interactive(event: Event) -> bool:
+    properties = event.get("properties") or {}
+    return event.get("name") not in PASSIVE_EVENTS and properties.get("interactive") is not False
+
+
+def _extend(runs: list[Run], run: Run) -> None:
+    """Append a run of a later event (events arrive sorted by time)."""
+    if runs and run.first - runs[-1].last < VISIT_GAP_MS:
+        runs[-1] = runs[-1].join(run)
+    else:
+        runs.append(run)
+
+
+def _stitched(runs: list[Run]) -> list[Run]:
+    joined: list[Run] = []
+    for run in sorted(runs, key=lambda r: r.first):
+        _extend(joined, run)
+    return joined
+
+
+def _millis(iso: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+# -- the stored form: JSON with a table of distinct strings, compressed -----------------------
+def encode(summary: Summary) -> bytes:
+    table: dict[str | None, int] = {None: 0}
+
+    def ref(text: str | None) -> int:
+        return table.setdefault(text, len(table))
+
+    rows = [[ref(row[0]), ref(row[1]), *counts] for row, counts in sorted(summary.rows.items())]
+    visitors = [
+        [visitor_id, [ref(t) for t in visitor.traits], sorted(ref(r[0]) * 2**20 + ref(r[1]) for r in visitor.rows),
+         [[run.first, run.last - run.first, run.pageviews, run.events, run.interactive, ref(run.entry), ref(run.exit),
+           [ref(a) for a in run.attributes]] for run in visitor.runs]]
+        for visitor_id, visitor in sorted(summary.visitors.items())
+    ]  # fmt: skip
+    strings = [text for text, _ in sorted(table.items(), key=lambda kv: kv[1])][1:]
+    return zlib.compress(_ENCODE({"s": strings, "r": rows, "v": visitors}).encode(), LEVEL)
+
+
+def decode(blob: bytes) -> Summary:
+    data = json.loads(zlib.decompress(blob))
+    strings: list[str | None] = [None, *data["s"]]
+    summary = Summary()
+    for dimension, value, *counts in data["r"]:
+        summary.rows[(str(strings[dimension]), str(strings[value] or ""))] = counts
+    for visitor_id, traits, rows, runs in data["v"]:
+        summary.visitors[visitor_id] = Visitor(
+            tuple(strings[t] for t in traits),
+            [Run(first, first + span, pv, ev, interactive, strings[entry], strings[exit_page],
+                 tuple(strings[a] for a in attributes))
+             for first, span, pv, ev, interactive, entry, exit_page, attributes in runs],
+            {(str(strings[packed >> 20]), str(strings[packed & 0xFFFFF] or "")) for packed in rows},
+        )  # fmt: skip
+    return summary
+
+
+def runs_of(summary: Summary) -> Iterator[tuple[str, Visitor, Run]]:
+    for visitor_id, visitor in summary.visitors.items():
+        for run in visitor.runs:
+            yield visitor_id, visitor, run
