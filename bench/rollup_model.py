@@ -52,15 +52,19 @@ def fit_time(passes: dict[str, dict[str, float]]) -> tuple[float, float]:
     return per_query, per_event
 
 
+# The rollup seals a bucket once, after it ended (tally_aggregates/rollup.py), and refreshes no
+# open bucket: the dashboard reads an open bucket's live counters.
+NO_REFRESH: dict[str, float | None] = {"m": None, "h": None, "d": None}
+
+
 def steady_state(
     measured: dict[str, Any], rate: float, memory_mb: int, refresh: dict[str, float | None] | None = None
 ) -> dict[str, float]:
     """Per day at ``rate`` events/s: RRU, WRU, GB-seconds and invocations of the rollup
-    (``refresh``: other refresh intervals than tally_aggregates.rollup.REFRESH, for a lever)."""
-    from tally_aggregates.rollup import REFRESH
+    (``refresh``: seconds between refreshes of an open bucket, by granularity, for a lever)."""
     from tally_store.buckets import STEP
 
-    refresh = refresh or REFRESH
+    refresh = refresh or NO_REFRESH
     passes = per_pass(measured)
     per_query, per_event = fit_time(passes)
     total_events = sum(p["events_read"] for p in passes.values()) or 1.0
