@@ -44,7 +44,8 @@ def test_an_ingest_request_imports_no_dashboard_code() -> None:
     assert report["after_ingest"] == [], f"an ingest request imported {report['after_ingest']}"
     # A client's route loads its own module, and only that one.
     assert [n for n in report["after_segment"] if n.startswith("ingest_lambda.clients.")] == [
-        "ingest_lambda.clients.common", "ingest_lambda.clients.segment"
+        "ingest_lambda.clients.common",
+        "ingest_lambda.clients.segment",
     ]
     # The dashboard's own route loads it lazily, and answers 401 without credentials.
     assert report["status"] == 401 and "dashboard.routes" in report["after_dashboard"]
