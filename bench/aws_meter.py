@@ -61,9 +61,12 @@ class Meter:
         elif service == "dynamodb":
             unit, amount = self._dynamodb_units(client, operation, params, response)
             self.units[(function, phase, op, unit)] += amount  # type: ignore[assignment]
-            if operation == "Query":  # the rollup's model needs the bytes behind the units
-                found = response.get("Items", [])
+            # The rollup's model needs the bytes behind the units.
+            if operation in ("Query", "BatchGetItem"):
+                found = _returned(operation, response)
                 self.units[(function, phase, op, "bytes_read")] += sum(item_size(item) for item in found)
+            elif operation == "PutItem":
+                self.units[(function, phase, op, "bytes_written")] += item_size(params["Item"])
 
     def _dynamodb_units(self, client: Any, operation: str, params: dict[str, Any], response: Any) -> tuple[str, float]:
         if operation == "BatchWriteItem":
@@ -77,6 +80,9 @@ class Meter:
             return "dynamodb_wru", self._written_item_units(client, params)
         if operation == "GetItem":
             return "dynamodb_rru", read_units([response.get("Item", {})], params.get("ConsistentRead", False))
+        if operation == "BatchGetItem":  # billed item by item, each rounded up on its own
+            items = _returned(operation, response)
+            return "dynamodb_rru", sum(read_units([item], False) for item in items) if items else 0.5
         if operation == "Query":
             found = response.get("Items", [])
             if "ProjectionExpression" in params:
@@ -155,3 +161,9 @@ def value_size(value: dict[str, Any]) -> int:
 def _number_size(text: str) -> int:
     digits = Decimal(text).normalize().as_tuple().digits
     return 1 + math.ceil(len(digits) / 2)
+
+
+def _returned(operation: str, response: Any) -> list[dict[str, Any]]:
+    if operation == "Query":
+        return list(response.get("Items", []))
+    return [item for items in response.get("Responses", {}).values() for item in items]

@@ -1,85 +1,104 @@
-"""The rollup's steady-state cost per event, from one measured rollup run.
+"""The rollup's steady-state cost per day, from one measured pass of each kind.
 
-A rollup run's cost is not proportional to the events of one bench run: every minute it seals
-the closed minute buckets and refreshes the open hour bucket (every 300 s) and day bucket
-(every hour), each refresh re-reading the bucket's raw events so far. So the bench measures
-one pass per granularity (raw-event Queries, bytes read per event, seal writes, GetItem, wall
-time) and this module lays those passes over a day of steady traffic at ``rate`` events/s:
+The cost run (bench/cost_run.py) seals its traffic's minutes, then their hour, then the day
+(its clock far ahead), each pass metered apart. At a steady ``rate`` of events/s one site's day
+holds:
 
-- a bucket of span S gets S/refresh - 1 refreshes and one seal; on average a refresh reads
-  half the bucket, so the raw events read per bucket are S * rate * (1 + refreshes / 2);
-- a pass costs its Queries at their floor (0.5 RRU each, eventually consistent) plus the bytes
-  read / 8 KB, one GetItem (1 RRU, consistent) and its seal writes (as measured);
-- wall time = per-Query time * Queries + per-event time * events read, the two fitted from the
-  minute pass (16 Queries) and the day pass (384 Queries) over the same events;
-- every run (once a minute) also queries the dirty index and reads the open hour and day
-  buckets' totals (GetItem) to see whether a refresh is due, and is one Lambda invocation.
+- 1,440 minute seals, each reading its minute's ``rate * 60`` raw events once;
+- 24 hour derivations, each reading its 60 minutes' summaries;
+- 24 day refreshes (one after each hour), each reading the hours' summaries so far: on average
+  ``DAY_REFRESH_HOURS`` hours' worth;
+- 1,440 scheduled runs (the dirty index, the rollup queue's depth, one work message, the
+  heartbeat) and a worker invocation per work message.
+
+A pass's requests are counted as measured (their read and write units at their floor); its
+bytes read and written grow with the events behind it: scaled from the run's events to the
+events behind the pass at ``rate``. Lambda time: ROUND_TRIP per request plus the rollup's CPU
+per event behind a pass (measured against the in-memory store, so moto's own CPU is not in it).
 """
 
+from collections import Counter
 from typing import Any
 
-RUNS_PER_DAY = 1440  # the schedule: once a minute
+RUNS_PER_DAY = 1440
 DAY = 86400.0
+DAY_REFRESH_HOURS = 12.5
+ROUND_TRIP = 0.005  # seconds a DynamoDB or SQS request waits on the network (bench/fake_dynamodb.py's delay)
+SPAN = {"m": 60.0, "h": 3600.0, "d": 3600.0 * DAY_REFRESH_HOURS}  # the events behind one pass, in seconds of traffic
+PASSES = {"m": 1440, "h": 24, "d": 24}
+SCHEDULE_REQUESTS = 4  # dirty-index Query, GetQueueAttributes, SendMessageBatch, heartbeat PutItem
+WORK_REQUESTS = 3  # the event source's ReceiveMessage and DeleteMessage, per work message, and its long polls
 
 
 def per_pass(measured: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Measured cost of one pass over one bucket, per granularity."""
+    """Measured figures of one pass of each granularity (means over the run's buckets)."""
     out: dict[str, dict[str, float]] = {}
     for g, stats in measured["rollup_passes"].items():
-        buckets = max(1, stats.get("buckets", 0))
-        unit = {u: 0.0 for u in ("queries", "bytes_read", "wru")}
-        for key, amount in measured["units"].items():
-            function, phase, op, kind = key
-            if function != "rollup" or phase != f"rollup:{g}":
-                continue
-            if op == "dynamodb:Query" and kind == "bytes_read":
-                unit["bytes_read"] += amount
-            elif kind == "dynamodb_wru":
-                unit["wru"] += amount
-        queries = sum(n for (f, p, op), n in measured["requests_by_op"].items()
-                      if f == "rollup" and p == f"rollup:{g}" and op == "dynamodb:Query")  # fmt: skip
-        out[g] = {"queries": queries / buckets, "bytes_read": unit["bytes_read"] / buckets,
-                  "wru": unit["wru"] / buckets, "events_read": stats.get("events_read", 0) / buckets,
-                  "seconds": stats.get("seconds", 0.0) / buckets}  # fmt: skip
+        buckets = max(1.0, float(stats.get("buckets", 0)))
+        sums: Counter[str] = Counter()
+        for (function, phase, _op, kind), amount in measured["units"].items():
+            if function == "rollup_worker" and phase == f"rollup:{g}":
+                sums[kind] += amount
+        reads = writes = 0
+        for (function, phase, op), count in measured["requests_by_op"].items():
+            if function == "rollup_worker" and phase == f"rollup:{g}":
+                if op in ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"):
+                    reads += count
+                elif op.startswith("dynamodb:"):
+                    writes += count
+        out[g] = {"reads": reads / buckets, "writes": writes / buckets, "bytes_read": sums["bytes_read"] / buckets,
+                  "bytes_written": sums["bytes_written"] / buckets, "events": float(measured["events"])}  # fmt: skip
     return out
 
 
-def fit_time(passes: dict[str, dict[str, float]]) -> tuple[float, float]:
-    """(seconds per Query, seconds per event read) from the minute and the day pass."""
-    m, d = passes["m"], passes["d"]
-    per_query = max(0.0, (d["seconds"] - m["seconds"]) / max(1.0, d["queries"] - m["queries"]))
-    per_event = max(0.0, (m["seconds"] - per_query * m["queries"]) / max(1.0, m["events_read"]))
-    return per_query, per_event
+def steady_state(measured: dict[str, Any], rate: float, memory_mb: int, cpu_per_event: float) -> dict[str, float]:
+    """Per day at ``rate`` events/s: RRU, WRU, GB-seconds, Lambda invocations and SQS requests."""
+    rru = wru = seconds = 0.0
+    for g, p in per_pass(measured).items():
+        scale = rate * SPAN[g] / max(1.0, p["events"])
+        reads = p["reads"] * 0.5 + p["bytes_read"] * scale / 8192  # eventually consistent, 4 KB a half unit
+        writes = p["writes"] + p["bytes_written"] * scale / 1024
+        rru += PASSES[g] * reads
+        wru += PASSES[g] * writes
+        seconds += PASSES[g] * ((p["reads"] + p["writes"]) * ROUND_TRIP + rate * SPAN[g] * cpu_per_event)
+    rru += RUNS_PER_DAY * 0.5  # the dirty-index Query
+    wru += RUNS_PER_DAY * 1.0  # the heartbeat
+    seconds += RUNS_PER_DAY * SCHEDULE_REQUESTS * ROUND_TRIP
+    work_messages = RUNS_PER_DAY
+    return {
+        "rru": rru, "wru": wru, "gb_seconds": seconds * memory_mb / 1024,
+        "invocations": float(RUNS_PER_DAY + work_messages),
+        "sqs_requests": float(RUNS_PER_DAY * 2 + work_messages * WORK_REQUESTS),
+        "events": DAY * rate, "cpu_per_event": cpu_per_event,
+    }  # fmt: skip
 
 
-# The rollup seals a bucket once, after it ended (tally_aggregates/rollup.py), and refreshes no
-# open bucket: the dashboard reads an open bucket's live counters.
-NO_REFRESH: dict[str, float | None] = {"m": None, "h": None, "d": None}
+def cpu_per_event(events: int = 20_000, seed: int = 5) -> float:
+    """The rollup's CPU seconds per event through its minute, hour and day passes, against the
+    in-memory store: an hour of traffic of ``events`` events, sealed, derived and refreshed."""
+    import random
+    import time
+
+    from tally_aggregates.counters import sum_batch
+    from tally_aggregates.rollup import Rollup
+    from tally_cli.traffic import Traffic
+    from tally_store.memory import MemoryStore
+
+    store, traffic, rng = MemoryStore(), Traffic(random.Random(seed)), random.Random(seed)
+    start = 1_795_440_000.0
+    batch = [_event(traffic.event(), i, start + rng.uniform(0, 3600)) for i in range(events)]
+    store.write_events([(event, 30) for event in batch], start)
+    store.add_counters(sum_batch(batch), start)
+    started = time.process_time()
+    Rollup(store, clock=lambda: start + 2 * 86400).settle()
+    return (time.process_time() - started) / events
 
 
-def steady_state(
-    measured: dict[str, Any], rate: float, memory_mb: int, refresh: dict[str, float | None] | None = None
-) -> dict[str, float]:
-    """Per day at ``rate`` events/s: RRU, WRU, GB-seconds and invocations of the rollup
-    (``refresh``: seconds between refreshes of an open bucket, by granularity, for a lever)."""
-    from tally_store.buckets import STEP
+def _event(fields: dict[str, Any], index: int, at: float) -> dict[str, Any]:
+    from processor_lambda.enrich import enrich
+    from tally_contract.timeutil import format_iso
 
-    refresh = refresh or NO_REFRESH
-    passes = per_pass(measured)
-    per_query, per_event = fit_time(passes)
-    total_events = sum(p["events_read"] for p in passes.values()) or 1.0
-    bytes_per_event = sum(p["bytes_read"] for p in passes.values()) / total_events
-    rru = RUNS_PER_DAY * (0.5 + 2.0)  # the dirty-index Query; the open hour's and day's totals
-    wru = seconds = 0.0
-    for g, p in passes.items():
-        span = STEP[g].total_seconds()
-        every = refresh[g]
-        count = 0 if every is None else span / every - 1
-        buckets = DAY / span
-        read = span * rate * (1 + count / 2)
-        rru += buckets * ((count + 1) * (p["queries"] * 0.5 + 1) + read * bytes_per_event / 8192)
-        wru += buckets * (count + 1) * p["wru"]
-        seconds += buckets * ((count + 1) * p["queries"] * per_query + read * per_event)
-    return {"rru": rru, "wru": wru, "gb_seconds": seconds * memory_mb / 1024, "invocations": float(RUNS_PER_DAY),
-            "events": DAY * rate, "seconds_per_query": per_query, "seconds_per_event": per_event,
-            "bytes_per_event": bytes_per_event}  # fmt: skip
+    stamp = format_iso(at)
+    raw = {"event_id": f"e{index:08d}", "site": "bench", "name": "pageview", "event_time": stamp,
+           "received_at": stamp, "properties": {}, **fields}  # fmt: skip
+    return enrich(raw, "truncate", b"bench-salt")
