@@ -136,9 +136,12 @@ def check_sam(sam_path: Path) -> dict[str, Any]:
         if res["Type"] == "AWS::Serverless::Function"
     }
     handlers = {name: props["Handler"] for name, props in functions.items()}
-    assert handlers == {"APIHandler": "app.app", "ProcessEvents": "app.process_events", "Rollup": "app.rollup"}, (
-        handlers
-    )
+    assert handlers == {
+        "APIHandler": "app.app",
+        "ProcessEvents": "app.process_events",
+        "Rollup": "app.rollup",
+        "RollupWorker": "app.rollup_worker",
+    }, handlers
     runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for name, props in functions.items():
         assert props["CodeUri"] == "./deployment.zip", (name, props["CodeUri"])

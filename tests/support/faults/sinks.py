@@ -19,7 +19,7 @@ def roll_up_and_store(dynamodb: Any, ledger: Any) -> tuple[list[str], int]:
 
     store = DynamoDBStore.from_environment(Calls(dynamodb))
     before = stored_ids(dynamodb, store.events_table)
-    Rollup(store, clock=lambda: time.time() + 3 * 86400).run()
+    Rollup(store, clock=lambda: time.time() + 3 * 86400).settle()  # minutes, then hours, then days
     stored = stored_ids(dynamodb, store.events_table)  # after the rollup removed redundant packs
     ledger.store(stored)
     ledger.notes["extra_copies_before_rollup"] = len(before) - len(set(before))
@@ -63,10 +63,18 @@ def redis_dead_letters(client: Any) -> dict[str, str]:
 
 
 def sealed_total(dynamodb: Any, aggregates_table: str) -> int:
-    """Sum of the sealed per-day event totals the rollup wrote (tally_store.dynamodb's layout)."""
-    total = 0
+    """Sum of the sealed per-day event totals the rollup wrote, read through the store (the day
+    buckets named by the table's total rows)."""
+    from tally_store.base import TOTAL, Bucket
+    from tally_store.dynamodb import DynamoDBStore
+    from tally_store.dynamodb_calls import Calls
+
+    days = set()
     for page in dynamodb.get_paginator("scan").paginate(TableName=aggregates_table):
         for item in page["Items"]:
-            if "#d#" in item["pk"]["S"] and item["sk"]["S"] == "total#":
-                total += int(item.get("sealed", {}).get("M", {}).get("ev", {}).get("N", 0))
-    return total
+            site, _, rest = item["pk"]["S"].partition("#d#")
+            if rest and item["sk"]["S"] == "total#":
+                days.add(Bucket(site, "d", rest))
+    store = DynamoDBStore.from_environment(Calls(dynamodb))
+    counts = store.counts([(day, TOTAL) for day in sorted(days, key=lambda b: (b.site, b.id))])
+    return sum(int((c.sealed or {}).get("ev", 0)) for c in counts.values())
