@@ -140,7 +140,6 @@ class CostRun:
         from processor_lambda import entry
         from tally_aggregates.rollup import Rollup
         from tally_store.base import Bucket
-        from tally_store.dynamodb import DynamoDBStore
 
         original = Rollup.roll
 
@@ -153,10 +152,8 @@ class CostRun:
             self.passes[granularity]["buckets"] += 1
 
         self.patch.setattr(Rollup, "roll", roll)
-        outputs = self.stack.outputs
-        store = DynamoDBStore(outputs["EventsTableName"], outputs["AggregatesTableName"])
         ahead = time.time() + 2 * 86400  # every bucket of the run closed: minutes, their hour, the day
-        entry.rollup(Rollup(store, clock=lambda: ahead))
+        entry.rollup(entry.build_rollup(clock=lambda: ahead))
         reports = []
         for _ in range(3):  # the schedule sends the work, a worker seals it: minutes, hours, days
             self._invoke("rollup", self.stack.rollup)

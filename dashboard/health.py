@@ -29,10 +29,10 @@ def from_environment() -> Pipeline:
 
 
 def health(pipeline: Pipeline, store: Store, now: float | None = None) -> dict[str, Any]:
-    """One GetQueueAttributes per queue (+ one CloudWatch read) or one Redis pipeline, and one
-    heartbeat read."""
+    """One GetQueueAttributes per queue (+ one CloudWatch read) or one Redis pipeline, and the
+    processor's and the rollup's heartbeats."""
     now = time.time() if now is None else now
-    beat = store.heartbeat()
+    beat, rollup = store.heartbeat(), store.heartbeat("rollup")
     last = beat.at if beat else None
     return {
         "backend": pipeline.backend,
@@ -43,5 +43,11 @@ def health(pipeline: Pipeline, store: Store, now: float | None = None) -> dict[s
             "size": beat.size if beat else None,
             # receipt of the batch's oldest event to its processing: the pipeline's lag
             "lag_seconds": beat.lag if beat else None,
+        },
+        "rollup": {
+            "seconds_ago": round(now - rollup.at, 1) if rollup else None,
+            "planned": rollup.size if rollup else None,
+            # the backlog: how long the oldest closed bucket has waited to be sealed
+            "oldest_unsealed_seconds": rollup.lag if rollup else None,
         },
     }

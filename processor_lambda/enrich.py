@@ -2,8 +2,8 @@
 
 ``enrich(event, ip_handling, salt)`` returns a new dict: the event's own fields plus browser,
 OS, device and bot flag (useragent.py), page path and host, referrer host and campaign
-parameters (referrer.py), an anonymous daily visitor id, and the IP after the site's IP
-handling. A missing or malformed input gives None for what derives from it, never an
+parameters (referrer.py), an anonymous daily visitor id, the country (geo.py), and the IP after
+the site's IP handling. A missing or malformed input gives None for what derives from it, never an
 exception: one odd event must not fail the batch it came in.
 
 Ingest already applied the site's IP handling and query allowlist and computed the visitor id
@@ -19,7 +19,7 @@ from typing import Any
 from tally_contract.privacy import DEFAULT_QUERY_PARAMS, apply_ip_handling, keep_query, parse_ip, visitor_id
 from tally_contract.timeutil import parse_time
 
-from . import referrer, useragent
+from . import geo, referrer, useragent
 
 __all__ = ["apply_ip_handling", "enrich", "parse_ip", "salt_day", "visitor_id"]
 
@@ -43,6 +43,7 @@ def enrich(
         # behind the same /24 with the same browser build would be one.
         enriched["visitor_id"] = visitor_id(event.get("site"), address, event.get("user_agent"), salt)
     enriched["ip"] = stored_ip
+    enriched["country"] = geo.country(event.get("country"), address)
     return enriched
 
 

@@ -4,6 +4,7 @@ Tests (and local mode) hand in their own pipeline or rollup instead."""
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .pipeline import Pipeline, build_pipeline
@@ -32,11 +33,20 @@ def rollup(instance: "Rollup | None" = None) -> "Rollup":
     if instance is not None:
         _rollup = instance
     elif _rollup is None:
-        from tally_aggregates.rollup import Rollup
-        from tally_store.dynamodb import DynamoDBStore
-
-        _rollup = Rollup(DynamoDBStore.from_environment())
+        _rollup = build_rollup()
     return _rollup
+
+
+def build_rollup(clock: "Callable[[], float]" = time.time) -> "Rollup":
+    """The rollup as the functions run it, configured from the environment."""
+    from tally_aggregates.rollup import Rollup
+    from tally_contract.sites_dynamodb import DynamoSites
+    from tally_store.dynamodb import DynamoDBStore
+
+    from .request_job import SiteSettings, declared
+
+    sites = SiteSettings(DynamoSites(os.environ["TALLY_SITES_TABLE"]).by_id)
+    return Rollup(DynamoDBStore.from_environment(), declared=lambda site: declared(sites, site), clock=clock)
 
 
 def reset() -> None:

@@ -10,9 +10,12 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tally_aggregates import counters
+
+if TYPE_CHECKING:
+    from tally_aggregates.declared import Declared
 from tally_contract.envelope import Job
 from tally_contract.errors import StorageError
 from tally_contract.sites import Site
@@ -44,6 +47,14 @@ class SiteSettings:
             site = self._lookup(site_id) or DEFAULT_SETTINGS
             self._cache[site_id] = hit = (now + self._ttl, site)
         return hit[1]
+
+
+def declared(sites: SiteSettings, site_id: str) -> "Declared":
+    """A site's goals and counted property keys, for the rollup (from the cached settings)."""
+    from tally_aggregates.declared import Declared
+
+    site = sites.get(site_id, time.time())
+    return Declared(site.goals, site.props)
 
 
 class RequestProcessor:
@@ -79,7 +90,7 @@ class RequestProcessor:
         """Prepare the jobs and write their events. Returns (position, event) for the jobs that
         prepared (the others' results are set) and the events not written, by id."""
         prepared: list[tuple[int, dict[str, Any]]] = []
-        written: set[str] = set()
+        written: set[tuple[str, str]] = set()  # (event id, event time): a client's resend is another copy
         writes: list[PendingWrite] = []
         for start in range(0, len(jobs), SLICE):
             slice_events = []
@@ -90,8 +101,9 @@ class RequestProcessor:
                     results[position] = RecordResult.failure(exc)
                     continue
                 prepared.append((position, event))
-                if event["event_id"] not in written:  # a redelivered job beside its first copy
-                    written.add(event["event_id"])
+                copy = (event["event_id"], event["event_time"])
+                if copy not in written:  # a redelivered job beside its first copy
+                    written.add(copy)
                     slice_events.append((event, site.retention_days))
             # This slice is written while the next one is prepared.
             writes.append(self.store.write_events(slice_events, now))
@@ -125,7 +137,7 @@ class RequestProcessor:
         """Counters for the events whose raw pack was written. Failures by event id."""
         failed = {i: JobFailed(r.reason, retryable=r.retryable) for i, r in refused.items()}
         # A redelivered job can sit in the same batch as its first copy: count it once.
-        stored = {event["event_id"]: event for _, event in prepared if event["event_id"] not in failed}
+        stored = {(e["event_id"], e["event_time"]): e for _, e in prepared if e["event_id"] not in failed}
         updates = counters.sum_batch(stored.values())
         not_landed = self.store.add_counters(updates, now)
         if not_landed:

@@ -23,13 +23,15 @@ from dataclasses import dataclass
 from tally_store import buckets
 from tally_store.base import TOTAL, Bucket, CounterUpdate, Store
 
-from . import rows, summary
+from . import resends, rows, summary
 from .counters import rows_of
+from .declared import BucketRows, Declared
 
 GRACE = 60.0  # a bucket is sealed this long after its end: events still on their way land first
 FRESH = 3 * 3600.0  # buckets that ended within this long are sealed first, newest first
 LIMIT = 5000  # buckets a run plans at most
 OLD_SHARE = 0.2  # of which at most this share are older (late or imported data waits its turn)
+SUMMARY = "summary"
 
 
 @dataclass
@@ -41,14 +43,21 @@ class RollupReport:
     events_read: int = 0
     summaries_read: int = 0
     packs_removed: int = 0  # stored copies whose every event another copy holds (redeliveries)
-    oldest_unsealed: float = 0.0  # seconds since the end of the oldest closed, unsealed bucket
+    oldest_unsealed: float = 0.0  # seconds the oldest unsealed bucket has been due (its end and the grace past)
 
 
 class Rollup:
     def __init__(
-        self, store: Store, *, grace: float = GRACE, clock: Callable[[], float] = time.time, limit: int = LIMIT
+        self,
+        store: Store,
+        *,
+        declared: Callable[[str], Declared] = lambda _site: Declared(),
+        grace: float = GRACE,
+        clock: Callable[[], float] = time.time,
+        limit: int = LIMIT,
     ) -> None:
         self.store = store
+        self.declared = declared  # a site's goals and property keys (cached by the caller)
         self.grace = grace
         self.clock = clock
         self.limit = limit
@@ -61,8 +70,9 @@ class Rollup:
             self.roll(bucket, now, report)
         return report
 
-    def settle(self, passes: int = 6) -> RollupReport:
-        """Passes until one seals nothing: minutes, then their hours, then their days."""
+    def settle(self, passes: int = 30) -> RollupReport:
+        """Passes until one seals nothing: minutes, then their hours, then their days (a resend
+        found by an hour seals its minute again first, and the hours after it derive again)."""
         total = RollupReport()
         for _ in range(passes):
             report = self.run()
@@ -86,7 +96,7 @@ class Rollup:
         for bucket in dirty:
             closed = self._closed(bucket, now)
             if closed:
-                oldest = max(oldest, now - buckets.end_epoch(bucket))
+                oldest = max(oldest, now - buckets.end_epoch(bucket) - self.grace)
             if bucket in pending or (not closed and bucket.granularity != "d"):
                 report.waiting += 1
                 continue
@@ -101,25 +111,65 @@ class Rollup:
         state = self.store.bucket_state(bucket)
         if not state.dirty:
             return  # sealed already (a redelivered work item)
-        derived = self._derive(bucket, report)
+        derived = self._derive(bucket, state.version, now, report)
+        if derived is None:  # resends found: their minutes are sealed again first
+            report.still_dirty += 1
+            return
         self.store.seal(bucket, _sealed_rows(bucket, derived), now, state.version)
         parent = buckets.parent(bucket)
-        if parent is not None and self.store.put_summary(bucket, summary.encode(derived), state.version):
-            self.store.add_counters([CounterUpdate(parent, TOTAL, {}, mark=True)], now)
+        if parent is not None and self.store.put_blob(bucket, SUMMARY, summary.encode(derived), state.version):
+            self._mark([parent], now)
+        if bucket.granularity == "h":
+            self._keep_ids(bucket, derived, state.version, now)
         if self.store.mark_clean(bucket, state.version):
             report.sealed += 1
         else:
             report.still_dirty += 1
 
-    def _derive(self, bucket: Bucket, report: RollupReport) -> summary.Summary:
+    def _derive(self, bucket: Bucket, version: int, now: float, report: RollupReport) -> summary.Summary | None:
         if bucket.granularity == "m":
-            read = self.store.read_events(bucket.site, *buckets.time_range(bucket))
-            report.events_read += len(read.events)
-            report.packs_removed += self.store.remove_duplicates(read)
-            return summary.from_events(read.events, rows_of)
-        found = self.store.summaries(buckets.children(bucket))
+            return self._seal_minute(bucket, report)
+        children = buckets.children(bucket)
+        found = {b: summary.decode(blob) for b, blob in self.store.blobs(children, SUMMARY).items()}
         report.summaries_read += len(found)
-        return summary.merge(summary.decode(blob) for _, blob in sorted(found.items()))
+        if bucket.granularity == "h" and self._exclude_resends(bucket, found, version, now):
+            return None
+        merged = summary.merge(found[b] for b in sorted(found))
+        merged.ids = [event_id for b in sorted(found) for event_id in found[b].ids]
+        return merged
+
+    def _seal_minute(self, bucket: Bucket, report: RollupReport) -> summary.Summary:
+        excluded = resends.decode(self.store.blobs([bucket], resends.EXCLUDED).get(bucket))
+        read = self.store.read_events(bucket.site, *buckets.time_range(bucket))
+        report.events_read += len(read.events)
+        report.packs_removed += self.store.remove_duplicates(read)
+        kept = [event for event in read.events if event["event_id"] not in excluded]
+        derived = summary.from_events(kept, BucketRows(self.declared(bucket.site), rows_of))
+        derived.ids = [event["event_id"] for event in read.events]
+        return derived
+
+    def _exclude_resends(self, hour: Bucket, minutes: dict[Bucket, summary.Summary], version: int, now: float) -> bool:
+        """Mark the minutes holding later copies of an event id (resends.py); True if any changed."""
+        before = buckets.around(hour, -resends.LOOKBACK_HOURS, 0)
+        earlier = set().union(*(resends.decode(blob) for blob in self.store.blobs(before, resends.IDS).values()))
+        copies = resends.later_copies([(b, s.ids) for b, s in minutes.items()], earlier)
+        held = {b: resends.decode(blob) for b, blob in self.store.blobs(list(minutes), resends.EXCLUDED).items()}
+        changed = [b for b, ids in copies.items() if ids != held.get(b, set())]
+        for minute in changed:
+            self.store.put_blob(minute, resends.EXCLUDED, resends.encode(copies[minute]), version)
+        self._mark(changed, now)
+        return bool(changed)
+
+    def _keep_ids(self, hour: Bucket, derived: summary.Summary, version: int, now: float) -> None:
+        """Keep the hour's ids for the next 24 hours' derivations; when they changed, the hours
+        already derived among those derive again (a late event may make one of theirs a resend)."""
+        if self.store.put_blob(hour, resends.IDS, resends.encode(derived.ids), version):
+            after = buckets.around(hour, 1, resends.LOOKBACK_HOURS + 1)
+            self._mark(list(self.store.blobs(after, SUMMARY)), now)
+
+    def _mark(self, marked: Sequence[Bucket], now: float) -> None:
+        if marked:
+            self.store.add_counters([CounterUpdate(b, TOTAL, {}, mark=True) for b in marked], now)
 
     def _closed(self, bucket: Bucket, now: float) -> bool:
         return buckets.end_epoch(bucket) + self.grace <= now

@@ -62,6 +62,7 @@ class Visitor:
 class Summary:
     rows: dict[Row, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))  # pv, ev, bots
     visitors: dict[str, Visitor] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)  # a minute's: every event id it read (resends.py)
 
 
 def from_events(events: Iterable[Event], rows_of: Any) -> Summary:
@@ -161,13 +162,13 @@ def encode(summary: Summary) -> bytes:
         for visitor_id, visitor in sorted(summary.visitors.items())
     ]  # fmt: skip
     strings = [text for text, _ in sorted(table.items(), key=lambda kv: kv[1])][1:]
-    return zlib.compress(_ENCODE({"s": strings, "r": rows, "v": visitors}).encode(), LEVEL)
+    return zlib.compress(_ENCODE({"s": strings, "r": rows, "v": visitors, "i": sorted(summary.ids)}).encode(), LEVEL)
 
 
 def decode(blob: bytes) -> Summary:
     data = json.loads(zlib.decompress(blob))
     strings: list[str | None] = [None, *data["s"]]
-    summary = Summary()
+    summary = Summary(ids=data.get("i", []))
     for dimension, value, *counts in data["r"]:
         summary.rows[(str(strings[dimension]), str(strings[value] or ""))] = counts
     for visitor_id, traits, rows, runs in data["v"]:

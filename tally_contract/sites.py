@@ -32,6 +32,8 @@ class Site:
     domain: str | None = None  # "shop.example.com": lower case, no "www." (normalise_domain)
     query_params: tuple[str, ...] = DEFAULT_QUERY_PARAMS  # what stored URLs keep of their query
     visitors: str = VISITORS_BY_DEVICE  # how an event with a user id is counted (privacy.py)
+    goals: tuple[str, ...] = ()  # event:<name> or page:<path pattern> (tally_aggregates/declared.py)
+    props: tuple[str, ...] = ()  # custom property keys counted in the aggregates
 
     def allows_origin(self, origin: str) -> bool:
         return any(_origin_matches(pattern, origin.lower()) for pattern in self.origins)

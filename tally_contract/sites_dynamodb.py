@@ -78,6 +78,8 @@ def to_item(site: Site) -> dict[str, Any]:
         "rate_limit": {"N": str(site.rate_limit)},
         "origins": {"L": [{"S": origin} for origin in site.origins]},
         "visitors": {"S": site.visitors},
+        "goals": {"L": [{"S": goal} for goal in site.goals]},
+        "props": {"L": [{"S": key} for key in site.props]},
     }
     if site.domain:
         item["domain"] = {"S": site.domain}
@@ -99,6 +101,8 @@ def from_item(item: dict[str, Any]) -> Site:
         domain=item.get("domain", {}).get("S"),
         query_params=_names(item.get("query_params")),
         visitors=item.get("visitors", {}).get("S", VISITORS_BY_DEVICE),
+        goals=tuple(entry["S"] for entry in item.get("goals", {}).get("L", [])),
+        props=tuple(entry["S"] for entry in item.get("props", {}).get("L", [])),
     )
 
 

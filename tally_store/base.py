@@ -119,13 +119,13 @@ class Store(Protocol):
         as zero), computed at bucket ``version``; False, and nothing written, if values
         computed at a later version are there already. Idempotent."""
 
-    def put_summary(self, bucket: Bucket, blob: bytes, version: int) -> bool:
-        """Keep the bucket's summary (tally_aggregates/summary.py), computed at ``version``;
-        True if it was written and differs from the one it replaced, False if it equals it or
-        one computed at a later version is there."""
+    def put_blob(self, bucket: Bucket, name: str, blob: bytes, version: int) -> bool:
+        """Keep one of the rollup's blobs of a bucket (its ``summary``, its event ``ids``, the ids
+        it ``excludes``), computed at ``version``; True if it was written and differs from the one
+        it replaced, False if it equals it or one computed at a later version is there."""
 
-    def summaries(self, buckets: Sequence[Bucket]) -> dict[Bucket, bytes]:
-        """The stored summaries of those buckets that have one."""
+    def blobs(self, buckets: Sequence[Bucket], name: str) -> dict[Bucket, bytes]:
+        """The stored blobs ``name`` of those buckets that have one."""
 
     def mark_clean(self, bucket: Bucket, version: int) -> bool:
         """Clear ``dirty`` if the version is still ``version``; False if it moved."""

@@ -71,6 +71,14 @@ def children(bucket: Bucket) -> list[Bucket]:
     return [Bucket(bucket.site, finer, (first + STEP[finer] * i).strftime(FORMAT[finer])) for i in range(count)]
 
 
+def around(bucket: Bucket, first: int, stop: int) -> list[Bucket]:
+    """The buckets of the same granularity ``first`` to ``stop`` (excluded) steps from ``bucket``."""
+    start_at = start(bucket)
+    step = STEP[bucket.granularity]
+    fmt = FORMAT[bucket.granularity]
+    return [Bucket(bucket.site, bucket.granularity, (start_at + step * i).strftime(fmt)) for i in range(first, stop)]
+
+
 def last(granularity: str, count: int, now: datetime) -> list[str]:
     """The ids of the last ``count`` buckets up to the one holding ``now``, oldest first."""
     current = datetime.strptime(now.strftime(FORMAT[granularity]), FORMAT[granularity])

@@ -30,7 +30,7 @@ from .dynamodb_salts import DynamoDBSalts
 DIRTY_INDEX = "by_dirty"
 DIRTY = "1"
 _BOOKKEEPING = frozenset({"ver", "ttl", "sat"})
-SEALED, SUMMARY = "~sealed", "~summary"  # blob names; "~" sorts after every row's dimension
+SEALED = "~sealed"  # blob names start with "~", which sorts after every row's dimension
 
 
 class DynamoDBStore:
@@ -39,7 +39,7 @@ class DynamoDBStore:
         self.events_table = events_table
         self.aggregates_table = aggregates_table
         self.raw = RawEvents(self.calls, events_table)
-        self.blobs = Blobs(self.calls, aggregates_table)
+        self.parts = Blobs(self.calls, aggregates_table)
 
     @classmethod
     def from_environment(cls, calls: Calls | None = None) -> "DynamoDBStore":
@@ -102,14 +102,15 @@ class DynamoDBStore:
         for (dimension, value), values in sorted(rows.items()):
             nested.setdefault(dimension, {})[value] = dict(values)
         blob = zlib.compress(json.dumps(nested, separators=(",", ":")).encode(), 6)
-        return self.blobs.put(_pk(bucket), SEALED, blob, version, _expires(bucket, now))
+        return self.parts.put(_pk(bucket), SEALED, blob, version, _expires(bucket, now))
 
-    def put_summary(self, bucket: Bucket, blob: bytes, version: int) -> bool:
-        return self.blobs.put(_pk(bucket), SUMMARY, blob, version, _expires(bucket, time.time()), if_changed=True)
+    def put_blob(self, bucket: Bucket, name: str, blob: bytes, version: int) -> bool:
+        expires = _expires(bucket, time.time())
+        return self.parts.put(_pk(bucket), f"~{name}", blob, version, expires, if_changed=True)
 
-    def summaries(self, buckets: Sequence[Bucket]) -> dict[Bucket, bytes]:
+    def blobs(self, buckets: Sequence[Bucket], name: str) -> dict[Bucket, bytes]:
         by_pk = {_pk(bucket): bucket for bucket in buckets}
-        found = self.blobs.get([(pk, SUMMARY) for pk in by_pk])
+        found = self.parts.get([(pk, f"~{name}") for pk in by_pk])
         return {by_pk[pk]: blob for (pk, _), blob in found.items()}
 
     def mark_clean(self, bucket: Bucket, version: int) -> bool:
@@ -132,7 +133,7 @@ class DynamoDBStore:
         pks = {_pk(bucket): bucket for bucket, _ in keys}
         first = [(pk, _sk(TOTAL)) for pk in pks] + [first_key(pk, SEALED) for pk in pks]
         found = self.calls.batch_get(self.aggregates_table, first)
-        blobs = self.blobs.get([(pk, SEALED) for pk in pks], {k: v for k, v in found.items() if k[1].startswith("~")})
+        blobs = self.parts.get([(pk, SEALED) for pk in pks], {k: v for k, v in found.items() if k[1].startswith("~")})
         sealed = {pks[pk]: _rows(blob) for (pk, _), blob in blobs.items()}
         now = time.time()
         settled = {pk for pk, bucket in pks.items() if bucket in sealed and end_epoch(bucket) <= now
@@ -161,7 +162,7 @@ class DynamoDBStore:
 
     def _sealed(self, buckets: set[Bucket]) -> dict[Bucket, dict[Row, dict[str, int]]]:
         by_pk = {_pk(bucket): bucket for bucket in buckets}
-        blobs = self.blobs.get([(pk, SEALED) for pk in by_pk])
+        blobs = self.parts.get([(pk, SEALED) for pk in by_pk])
         return {by_pk[pk]: _rows(blob) for (pk, _), blob in blobs.items()}
 
     # Small state.

@@ -11,6 +11,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from . import dynamodb_packs as packs
+from . import records
 from .base import Event, EventsRead, Refused
 from .buckets import hours_in
 from .dynamodb_calls import Calls, Item, Key, Rejected
@@ -59,8 +60,8 @@ class RawEvents:
         partitions = [packs.partition(site, hour, shard) for hour in hours_in(start, end)
                       for shard in range(packs.SHARDS)]  # fmt: skip
         pages = self.calls.map(lambda partition: self._packs_of(partition, start, end), partitions)
-        chosen = [event for event in packs.unique_events(p for page in pages for p in page)
-                  if start <= event["event_time"] < end]  # fmt: skip
+        stored = (event for page in pages for pack in page for event in packs.events_of(pack))
+        chosen = records.earliest(event for event in stored if start <= event["event_time"] < end)
         copies = sum(packs.count(p) for page in pages for p in page)
         return EventsRead(chosen, copies, pages)
 

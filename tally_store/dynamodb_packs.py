@@ -60,8 +60,11 @@ def pack(events: Iterable[tuple[Event, int]], now: float) -> list[tuple[Item, li
     for event, retention_days in events:
         event_id, event_time = event["event_id"], event["event_time"]
         pk = partition(event["site"], event_time[:13], shard(event_id))
-        # A redelivered job can sit in the same batch as its first copy: one copy per pack.
-        groups[(pk, event_time[:16])][event_id] = (event_sk(event_time, event_id), _encode(event), retention_days)
+        # A redelivered job can sit in the same batch as its first copy: one copy per pack, the
+        # earliest (a client's resend in the same minute has a later time; readers keep the earliest).
+        held = groups[(pk, event_time[:16])].get(event_id)
+        if held is None or event_sk(event_time, event_id) < held[0]:
+            groups[(pk, event_time[:16])][event_id] = (event_sk(event_time, event_id), _encode(event), retention_days)
     packed = []
     for (pk, _), members in groups.items():
         ordered = sorted(members.items(), key=lambda member: member[1][0])

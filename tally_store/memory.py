@@ -34,7 +34,8 @@ class MemoryStore:
         self.events: dict[tuple[str, str, str], dict[str, object]] = {}
         self.rows: dict[tuple[Bucket, Row], Counter[str]] = {}  # live counters
         self.sealed: dict[Bucket, _Sealed] = {}
-        self.blobs: dict[Bucket, tuple[int, bytes]] = {}  # summaries, with the version they were computed at
+        # The rollup's blobs by (bucket, name), with the version they were computed at.
+        self.kept: dict[tuple[Bucket, str], tuple[int, bytes]] = {}
         self.states: dict[Bucket, BucketState] = {}
         self.salts: dict[str, bytes] = {}
         self._heartbeats: dict[str, Heartbeat] = {}
@@ -49,10 +50,7 @@ class MemoryStore:
         with self._lock:
             chosen = sorted((key, record) for key, record in self.events.items()
                             if key[0] == site and start <= key[1] < end)  # fmt: skip
-        unique: dict[str, Event] = {}
-        for (_, _, event_id), record in chosen:
-            unique.setdefault(event_id, records.from_record(dict(record)))
-        return EventsRead(list(unique.values()), len(chosen))
+        return EventsRead(records.earliest(records.from_record(dict(r)) for _, r in chosen), len(chosen))
 
     def remove_duplicates(self, read: EventsRead) -> int:
         return 0
@@ -83,17 +81,17 @@ class MemoryStore:
             self.sealed[bucket] = _Sealed(version, {row: dict(values) for row, values in rows.items()})
             return True
 
-    def put_summary(self, bucket: Bucket, blob: bytes, version: int) -> bool:
+    def put_blob(self, bucket: Bucket, name: str, blob: bytes, version: int) -> bool:
         with self._lock:
-            held = self.blobs.get(bucket)
+            held = self.kept.get((bucket, name))
             if held is not None and (held[0] > version or held[1] == blob):
                 return False
-            self.blobs[bucket] = (version, blob)
+            self.kept[(bucket, name)] = (version, blob)
             return True
 
-    def summaries(self, buckets: Sequence[Bucket]) -> dict[Bucket, bytes]:
+    def blobs(self, buckets: Sequence[Bucket], name: str) -> dict[Bucket, bytes]:
         with self._lock:
-            return {bucket: self.blobs[bucket][1] for bucket in buckets if bucket in self.blobs}
+            return {b: self.kept[(b, name)][1] for b in buckets if (b, name) in self.kept}
 
     def mark_clean(self, bucket: Bucket, version: int) -> bool:
         with self._lock:

@@ -2,6 +2,7 @@
 keeps (less what is only in transit, such as ``sent_at``), falsy values left out, free text
 cut to bounded lengths; read back with every field present."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from .base import Event
@@ -25,6 +26,17 @@ def to_record(event: Event) -> dict[str, Any]:
         if isinstance(value, str) and len(value) > limit:
             record[name] = value[:limit]
     return record
+
+
+def earliest(events: Iterable[Event]) -> list[Event]:
+    """One copy per event id, the one with the earliest event time: a redelivery stores the same
+    copy again, a client's resend a copy with a later time (the rollup counts the earliest)."""
+    chosen: dict[str, Event] = {}
+    for event in events:
+        held = chosen.get(event["event_id"])
+        if held is None or event["event_time"] < held["event_time"]:
+            chosen[event["event_id"]] = event
+    return list(chosen.values())
 
 
 def from_record(record: dict[str, Any]) -> Event:

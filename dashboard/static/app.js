@@ -101,7 +101,8 @@
       var dl = $("health"); dl.replaceChildren();
       var rows = [["backend", h.backend], ["queued", h.queue.queued], ["in flight", h.queue.in_flight],
         ["oldest message (s)", h.queue.oldest_age_seconds], ["dead letters", h.queue.dead], ["retry set", h.queue.retry],
-        ["last batch (s ago)", h.last_batch.seconds_ago], ["last batch size", h.last_batch.size], ["processing lag (s)", h.last_batch.lag_seconds]];
+        ["last batch (s ago)", h.last_batch.seconds_ago], ["last batch size", h.last_batch.size], ["processing lag (s)", h.last_batch.lag_seconds],
+        ["rollup ran (s ago)", h.rollup.seconds_ago], ["oldest unsealed bucket (s)", h.rollup.oldest_unsealed_seconds]];
       rows.forEach(function (r) {
         if (r[1] === undefined) return;
         var dt = document.createElement("dt"), dd = document.createElement("dd");

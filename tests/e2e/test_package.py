@@ -136,12 +136,8 @@ def check_sam(sam_path: Path) -> dict[str, Any]:
         if res["Type"] == "AWS::Serverless::Function"
     }
     handlers = {name: props["Handler"] for name, props in functions.items()}
-    assert handlers == {
-        "APIHandler": "app.app",
-        "ProcessEvents": "app.process_events",
-        "Rollup": "app.rollup",
-        "RollupWorker": "app.rollup_worker",
-    }, handlers
+    assert handlers == {"APIHandler": "app.app", "ProcessEvents": "app.process_events", "Rollup": "app.rollup",
+                        "RollupWorker": "app.rollup_worker"}, handlers  # fmt: skip
     runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for name, props in functions.items():
         assert props["CodeUri"] == "./deployment.zip", (name, props["CodeUri"])
@@ -215,7 +211,9 @@ def check_request(report: dict[str, Any]) -> None:
     assert job["queue"] == "default" and job["jid"], job
     assert job["args"][0]["url"] == PAGE, job["args"]
     assert job["args"][0]["event_id"] == body["event_id"], (job["args"], body)
-    assert report["handlers"] == {"APIHandler": True, "ProcessEvents": True, "Rollup": True}, report["handlers"]
+    assert report["handlers"] == {"APIHandler": True, "ProcessEvents": True, "Rollup": True, "RollupWorker": True}, (
+        report["handlers"]
+    )
 
 
 def test_chalice_package_serves_a_request_from_the_zip_alone(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_sigkill_mid_batch_loses_nothing_and_counts_once(moto_endpoint: str, red
         assert second.wait(30) == 0
     assert redis_client.zcard("retry") == 0 and redis_client.zcard("dead") == 0
 
-    Rollup(store, clock=lambda: NOW + 3 * 86400).settle()  # minutes, then hours, then days
+    Rollup(store, clock=lambda: NOW + 3 * 86400).settle()
     day = Bucket("shop", "d", "2026-11-23")
     counts = store.counts([(day, TOTAL)])[(day, TOTAL)]
     assert counts.sealed is not None and (counts.sealed["ev"], counts.sealed["pv"]) == (JOBS, JOBS)

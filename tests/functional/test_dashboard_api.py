@@ -279,6 +279,14 @@ def test_health_reports_queue_dlq_and_the_last_batch(traffic: Board) -> None:
     batch = health["last_batch"]
     assert batch["at"] == NOW and batch["size"] == 5
     assert batch["lag_seconds"] == pytest.approx(NOW - 1795439910.0)  # oldest event received 13:18:30
+    assert health["rollup"] == {"seconds_ago": None, "planned": None, "oldest_unsealed_seconds": None}
+    from processor_lambda.rollup_work import dispatch
+    from tally_aggregates.rollup import Rollup
+
+    # A run at 13:20:30 finds the 13:18 minute due since 13:20:00 (its end and 60 s of grace): 30 s of backlog.
+    dispatch(Rollup(traffic.proc.store, clock=lambda: NOW + 30), None)
+    rollup = traffic.get("/admin/health").json()["rollup"]
+    assert rollup["oldest_unsealed_seconds"] == 30 and rollup["planned"] == 1
 
 
 def test_dlq_inspect_and_redrive_keep_the_bytes(board: Board) -> None:

@@ -14,10 +14,8 @@ from typing import Any
 import pytest
 
 from processor_lambda import entry
-from tally_aggregates.rollup import Rollup
 from tally_contract import envelope
 from tally_contract.envelope import JobOptions
-from tally_store.dynamodb import DynamoDBStore
 from tests.support import iam_audit
 from tests.support.jobs import tally_job
 from tests.support.stack import Stack, deployed
@@ -94,7 +92,7 @@ def exercise_every_path(stack: Stack) -> None:
     entry.reset()
     stack.post([{"url": "https://shop.example.com/b"}])
     stack.process(stack.receive())
-    entry.rollup(Rollup(DynamoDBStore.from_environment(), clock=lambda: 4_000_000_000.0))
+    entry.rollup(entry.build_rollup(clock=lambda: 4_000_000_000.0))
     # The schedule sends the closed minutes to the rollup queue, the worker seals them; then
     # their hours, then their days. A run while work still waits sends nothing.
     assert stack.rollup()["sent"] > 0 and stack.rollup()["behind"]

@@ -118,8 +118,6 @@ def _stored(stack: Stack) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("stage", STAGES)
 def test_ingest_to_rollup_against_the_stack(stage: str, monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
     from processor_lambda import entry
-    from tally_aggregates.rollup import Rollup
-    from tally_store.dynamodb import DynamoDBStore
 
     with deployed(stage, monkeypatch) as stack:
         env = stage_environment(stage)
@@ -138,8 +136,7 @@ def test_ingest_to_rollup_against_the_stack(stage: str, monkeypatch: pytest.Monk
         assert len(stored) == 21
         assert {e["correlation_id"] for e in stored if e["url"].endswith("/one")} == {single_request}
         assert {e["correlation_id"] for e in stored if not e["url"].endswith("/one")} == {stack.last_request_id}
-        store = DynamoDBStore(env["TALLY_EVENTS_TABLE"], env["TALLY_AGGREGATES_TABLE"])
-        entry.rollup(Rollup(store, clock=lambda: 4_000_000_000.0))
+        entry.rollup(entry.build_rollup(clock=lambda: 4_000_000_000.0))
         planned = stack.rollup()  # the schedule: work to the rollup queue
         assert _logged(caplog, "rollup finished")["function_name"] == f"tally-{stage}-rollup"
         report = stack.rollup_work()  # a worker seals it

@@ -17,13 +17,32 @@ GAP = 1800.0  # seconds: a visit ends after 30 minutes without an event
 Key = tuple[str, str, str]  # (granularity#bucket, dimension, value)
 
 
-def expected(events: Iterable[dict[str, Any]]) -> dict[Key, dict[str, int]]:
-    """Every sealed row: event-level rows of every bucket, visit rows of every day."""
-    unique = list({e["event_id"]: e for e in events}.values())
-    return {**event_rows(unique), **visit_rows(unique)}
+def expected(copies: Iterable[dict[str, Any]], goals: tuple[str, ...] = (), props: tuple[str, ...] = ()
+             ) -> dict[Key, dict[str, int]]:  # fmt: skip
+    """Every sealed row (event-level rows of every bucket, visit rows of every day) from the
+    stored copies of the events (a redelivery repeats a copy, a client's resend adds one)."""
+    unique = counted(copies)
+    return {**event_rows(unique, goals, props), **visit_rows(unique)}
 
 
-def event_rows(events: list[dict[str, Any]]) -> dict[Key, dict[str, int]]:
+def counted(copies: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The copies that count: a copy counts unless another copy of its event id has an earlier
+    time, in its own hour or in the 24 hours before its hour."""
+    by_id: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for copy in copies:
+        by_id[copy["event_id"]][copy["event_time"]] = copy
+    kept = []
+    for times in by_id.values():
+        for time, copy in times.items():
+            hour = datetime.fromisoformat(time[:13] + ":00:00+00:00").timestamp()
+            if not any(other < time and _epoch(times[other]) >= hour - 86400 for other in times):
+                kept.append(copy)
+    return kept
+
+
+def event_rows(events: list[dict[str, Any]], goals: tuple[str, ...] = (), props: tuple[str, ...] = ()
+               ) -> dict[Key, dict[str, int]]:  # fmt: skip
+    declared = _declared(events, goals, props)
     counts: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     visitors: dict[Key, set[str]] = defaultdict(set)
     for event in events:
@@ -32,7 +51,7 @@ def event_rows(events: list[dict[str, Any]]) -> dict[Key, dict[str, int]]:
             if event["bot"]:
                 counts[(bucket, "total", "")]["bots"] += 1
                 continue
-            for dimension, value in [("total", ""), *_values(event)]:
+            for dimension, value in [("total", ""), *_values(event), *declared[_copy(event)]]:
                 key = (bucket, dimension, value)
                 counts[key]["ev"] += 1
                 counts[key]["pv"] += event["name"] == "pageview"
@@ -41,6 +60,41 @@ def event_rows(events: list[dict[str, Any]]) -> dict[Key, dict[str, int]]:
     for key, ids in visitors.items():
         counts[key]["uv"] = len(ids)
     return _nonzero(counts)
+
+
+def _declared(events: list[dict[str, Any]], goals: tuple[str, ...], props: tuple[str, ...]
+              ) -> dict[tuple[str, str], list[tuple[str, str]]]:  # fmt: skip
+    """Each event's goal and property rows: a goal is event:<name> or page:<glob> (pageviews); a
+    property value counts under its own name for the first 100 distinct values of its key in
+    its minute (in time order), under (other) after."""
+    from fnmatch import fnmatchcase
+
+    rows: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for event in sorted(events, key=lambda e: (e["event_time"], e["event_id"])):
+        if event["bot"]:
+            continue
+        for goal in goals:
+            kind, _, target = goal.partition(":")
+            if (kind == "event" and event["name"] == target) or (
+                kind == "page" and event["name"] == "pageview" and fnmatchcase(event.get("path") or "", target)
+            ):
+                rows[_copy(event)].append(("goal", goal))
+        for key in props:
+            value = (event.get("properties") or {}).get(key)
+            if value is None:
+                continue
+            minute, text = seen[(event["event_time"][:16], key)], str(value)[:100]
+            if text not in minute and len(minute) >= 100:
+                text = "(other)"
+            else:
+                minute.add(text)
+            rows[_copy(event)].append((f"prop:{key}", text))
+    return rows
+
+
+def _copy(event: dict[str, Any]) -> tuple[str, str]:
+    return event["event_id"], event["event_time"]
 
 
 def _values(event: dict[str, Any]) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from typing import Any
 from processor_lambda.pipeline import PROCESS_REQUEST_JOB, Pipeline
 from processor_lambda.registry import Registry
 from processor_lambda.request_job import RequestProcessor, SiteSettings
+from tally_aggregates.declared import Declared
 from tally_aggregates.rollup import Rollup, RollupReport
 from tally_contract.sites import MemorySites, Site
 from tally_store import dynamodb_packs
@@ -19,7 +20,8 @@ from tally_store.memory import MemoryStore
 from tests.support.infra import create_table
 
 NOW = 1795440000.0  # 2026-11-23T13:20:00Z
-SHOP = Site(site_id="shop", write_key="wk_shop", secret_hash="x", ip_handling="truncate", retention_days=30)
+SHOP = Site(site_id="shop", write_key="wk_shop", secret_hash="x", ip_handling="truncate", retention_days=30,
+            goals=("event:signup", "page:/docs*"), props=("plan",))  # fmt: skip
 
 
 @dataclass
@@ -34,7 +36,11 @@ class Processor:
 
     def rollup(self, at: float | None = None) -> RollupReport:
         clock = (lambda: at) if at is not None else (lambda: self.now[0])
-        return Rollup(self.store, clock=clock).settle()
+        return Rollup(self.store, declared=self.declared, clock=clock).settle()
+
+    def declared(self, site_id: str) -> Declared:
+        site = self.sites.by_id(site_id)
+        return Declared(site.goals, site.props) if site else Declared()
 
     def stored(self) -> list[Event]:
         """Every stored event once, sorted by event id."""
@@ -44,6 +50,10 @@ class Processor:
     def copies(self) -> int:
         """Stored copies of events (a redelivery may store one twice)."""
         return len(self.everything()[0])
+
+    def stored_copies(self) -> list[Event]:
+        """Every distinct stored copy: one per (event id, event time)."""
+        return list({(e["event_id"], e["event_time"]): e for e in self.everything()[0]}.values())
 
     def row(self, granularity: str, bucket_id: str, row: Row = TOTAL) -> dict[str, Any]:
         """One counter row, flat: live metrics by name, sealed ones as ``s<name>``, and on the

@@ -135,8 +135,8 @@ def test_a_bucket_that_moves_during_the_rollup_stays_dirty(proc: Processor) -> N
     proc.pipeline.process([tally_job("a")])
 
     class Interleaved(Rollup):
-        def _derive(self, bucket: Bucket, report: Any) -> Any:
-            derived = super()._derive(bucket, report)
+        def _derive(self, bucket: Bucket, version: int, now: float, report: Any) -> Any:
+            derived = super()._derive(bucket, version, now, report)
             if bucket.granularity == "m":
                 proc.pipeline.process([tally_job("late")])  # another Lambda's batch lands now
             return derived
@@ -183,3 +183,52 @@ def test_rollup_is_idempotent(proc: Processor) -> None:
 
 def _sealed(rows: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     return {key: {name: value for name, value in row.items() if name.startswith("s")} for key, row in rows.items()}
+
+
+def test_goals_and_declared_properties_are_counted_and_bounded(proc: Processor) -> None:
+    jobs = [tally_job(f"p{i}", name="signup", at=f"2026-11-23T13:18:{i % 60:02d}.{i:03d}Z")
+            for i in range(3)]  # fmt: skip
+    jobs += [tally_job(f"d{i}", url=f"https://shop.example.com/docs/{i}", at=f"2026-11-23T13:18:{i % 60:02d}.500Z")
+             for i in range(150)]  # fmt: skip
+    for job, i in zip(jobs[3:], range(150), strict=True):  # 150 distinct values of a declared key
+        proc.pipeline.process([job.replace('"plan":"pro"', f'"plan":"v{i}"')])
+    proc.pipeline.process(jobs[:3])
+    proc.rollup(at=LATER)
+    rows = proc.sealed()
+    assert rows[("m#2026-11-23T13:18", "goal", "event:signup")] == {"ev": 3, "uv": 1}
+    assert rows[("d#2026-11-23", "goal", "page:/docs*")] == {"pv": 150, "ev": 150, "uv": 1}
+    plans = {
+        value: n for (bucket, family, value), n in rows.items() if bucket == "h#2026-11-23T13" and family == "prop:plan"
+    }
+    # The first 100 distinct values of the minute, in time order ("pro" of the signups first), then (other).
+    assert len(plans) == 101 and plans["(other)"]["ev"] == 51
+    assert plans["pro"]["ev"] == 3
+
+
+def test_the_country_comes_from_the_edge_or_the_ip_and_only_the_code_is_kept(proc: Processor) -> None:
+    proc.pipeline.process([tally_job("gb", ip="81.2.69.160"), tally_job("de", ip="81.2.69.160", country="de"),
+                           tally_job("none", ip="198.51.100.7")])  # fmt: skip
+    stored = {e["event_id"]: e for e in proc.stored()}
+    assert (stored["gb"]["country"], stored["de"]["country"], stored["none"]["country"]) == ("GB", "DE", None)
+    assert stored["gb"]["ip"] == "81.2.69.0", "the IP is stored as the site keeps it, the country beside it"
+
+
+def test_a_flood_of_old_days_never_delays_today(proc: Processor) -> None:
+    """Imported history (300 old days) and today's traffic: every run seals today's work first and
+    at most its bounded share of the old, so today's minute, hour and day seal on time."""
+    old = [tally_job(f"old{i}", at=_day_before(NOW, i + 2)) for i in range(300)]
+    proc.pipeline.process([*old, tally_job("fresh", at="2026-11-23T12:58:30.000Z")])
+    rollup = Rollup(proc.store, clock=lambda: NOW, limit=40)  # 13:20: 12:58 and hour 12 are due
+    reports = [rollup.run() for _ in range(3)]
+    assert all(r.planned <= 40 for r in reports)
+    for granularity, bucket in (("m", "2026-11-23T12:58"), ("h", "2026-11-23T12"), ("d", "2026-11-23")):
+        assert "dirty" not in proc.row(granularity, bucket), f"today's {granularity} waited behind old days"
+    assert proc.row("d", "2026-11-23")["spv"] == 1
+    assert sum(r.oldest_unsealed > 86400 for r in reports) == 3, "the old backlog is still there, and reported"
+
+
+def _day_before(now: float, days: int) -> str:
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(now - days * 86400, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")

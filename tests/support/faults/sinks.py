@@ -19,11 +19,11 @@ def roll_up_and_store(dynamodb: Any, ledger: Any) -> tuple[list[str], int]:
 
     store = DynamoDBStore.from_environment(Calls(dynamodb))
     before = stored_ids(dynamodb, store.events_table)
-    Rollup(store, clock=lambda: time.time() + 3 * 86400).settle()  # minutes, then hours, then days
+    Rollup(store, clock=lambda: time.time() + 3 * 86400).settle()
     stored = stored_ids(dynamodb, store.events_table)  # after the rollup removed redundant packs
     ledger.store(stored)
     ledger.notes["extra_copies_before_rollup"] = len(before) - len(set(before))
-    return stored, sealed_total(dynamodb, store.aggregates_table)
+    return stored, sealed_total(dynamodb, store)
 
 
 def stored_ids(dynamodb: Any, table: str) -> list[str]:
@@ -62,19 +62,14 @@ def redis_dead_letters(client: Any) -> dict[str, str]:
     return dead
 
 
-def sealed_total(dynamodb: Any, aggregates_table: str) -> int:
-    """Sum of the sealed per-day event totals the rollup wrote, read through the store (the day
-    buckets named by the table's total rows)."""
+def sealed_total(dynamodb: Any, store: Any) -> int:
+    """Sum of the sealed per-day event totals the rollup wrote (bots apart: fault traffic has none)."""
     from tally_store.base import TOTAL, Bucket
-    from tally_store.dynamodb import DynamoDBStore
-    from tally_store.dynamodb_calls import Calls
 
     days = set()
-    for page in dynamodb.get_paginator("scan").paginate(TableName=aggregates_table):
+    for page in dynamodb.get_paginator("scan").paginate(TableName=store.aggregates_table):
         for item in page["Items"]:
-            site, _, rest = item["pk"]["S"].partition("#d#")
-            if rest and item["sk"]["S"] == "total#":
-                days.add(Bucket(site, "d", rest))
-    store = DynamoDBStore.from_environment(Calls(dynamodb))
-    counts = store.counts([(day, TOTAL) for day in sorted(days, key=lambda b: (b.site, b.id))])
-    return sum(int((c.sealed or {}).get("ev", 0)) for c in counts.values())
+            if "#d#" in item["pk"]["S"] and item["sk"]["S"] == "total#":
+                days.add(Bucket(*item["pk"]["S"].rsplit("#", 2)))
+    found = store.counts([(day, TOTAL) for day in days])
+    return sum((counts.sealed or {}).get("ev", 0) for counts in found.values())
