@@ -105,6 +105,10 @@ def main(argv: list[str]) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             results["baseline"] = result = run(baseline_tree(args.baseline, Path(tmp)), sites, rate, minutes, 1)
         report(f"rollup at {args.baseline} (before the store seam: one sequential function)", result)
+    from bench.rollup_model import stored_bytes
+
+    results["stored_bytes_per_event"] = kept = stored_bytes()
+    print("bytes the rollup keeps per event, by blob:", ", ".join(f"{k} {v:.1f}" for k, v in kept.items()))
     one = figures(results["current"][1])
     verdict = "ok" if one["keeps_up_events_per_s"] >= TARGET else "MISSED TARGET"
     print(f"one worker keeps up with {one['keeps_up_events_per_s']:,.0f} events/s, target >= {TARGET:,.0f}: {verdict}")
@@ -113,6 +117,7 @@ def main(argv: list[str]) -> int:
     summary = {
         "current": {k: {**v, **figures(v)} for k, v in results["current"].items()},
         "baseline": {**results["baseline"], **figures(results["baseline"])} if results["baseline"] else None,
+        "stored_bytes_per_event": kept,
     }
     (out / "rollup.json").write_text(json.dumps(summary, indent=2) + "\n")
     return 0

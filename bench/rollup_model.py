@@ -75,23 +75,54 @@ def steady_state(measured: dict[str, Any], rate: float, memory_mb: int, cpu_per_
 
 def cpu_per_event(events: int = 20_000, seed: int = 5) -> float:
     """The rollup's CPU seconds per event through its minute, hour and day passes, against the
-    in-memory store: an hour of traffic of ``events`` events, sealed, derived and refreshed."""
-    import random
+    in-memory store: an hour of ``events`` events (traffic_hour), sealed, derived, refreshed."""
     import time
 
-    from tally_aggregates.counters import sum_batch
     from tally_aggregates.rollup import Rollup
+
+    store, start = traffic_hour(events, seed)
+    started = time.process_time()
+    Rollup(store, clock=lambda: start + 2 * 86400).settle()
+    return (time.process_time() - started) / events
+
+
+def stored_bytes(events: int = 30_000, seed: int = 5) -> dict[str, float]:
+    """Bytes per event the rollup keeps, by blob, for an hour of ``events`` events."""
+    from tally_aggregates.rollup import Rollup
+
+    store, start = traffic_hour(events, seed)
+    Rollup(store, clock=lambda: start + 2 * 86400).settle()
+    sizes: Counter[str] = Counter()
+    for (bucket, name), (_, blob) in store.kept.items():
+        sizes[f"{bucket.granularity}:{name}"] += len(blob)
+    return {name: size / events for name, size in sorted(sizes.items())}
+
+
+def traffic_hour(events: int, seed: int) -> tuple[Any, float]:
+    """An hour of one site's traffic in an in-memory store: tally_cli.traffic's pages, referrers
+    and agents, random event ids as clients make them, and about one visitor per two events
+    (half the IPs drawn from 2.5 million: a site with many one-visit visitors, the costlier kind
+    for the rollup's per-visitor summaries)."""
+    import random
+    import uuid
+
+    from tally_aggregates.counters import sum_batch
     from tally_cli.traffic import Traffic
     from tally_store.memory import MemoryStore
 
     store, traffic, rng = MemoryStore(), Traffic(random.Random(seed)), random.Random(seed)
-    start = 1_795_440_000.0
-    batch = [_event(traffic.event(), i, start + rng.uniform(0, 3600)) for i in range(events)]
+    start = 1_795_392_000.0
+    batch = []
+    for index in range(events):
+        fields = traffic.event()
+        if rng.random() < 0.5:
+            fields["ip"] = f"198.{rng.randrange(40)}.{rng.randrange(250)}.{rng.randrange(250)}"
+        event = _event(fields, index, start + rng.uniform(0, 3600))
+        event["event_id"] = str(uuid.UUID(int=rng.getrandbits(128)))
+        batch.append(event)
     store.write_events([(event, 30) for event in batch], start)
     store.add_counters(sum_batch(batch), start)
-    started = time.process_time()
-    Rollup(store, clock=lambda: start + 2 * 86400).settle()
-    return (time.process_time() - started) / events
+    return store, start
 
 
 def _event(fields: dict[str, Any], index: int, at: float) -> dict[str, Any]:

@@ -112,34 +112,30 @@ class Rollup:
         if not state.dirty:
             return  # sealed already (a redelivered work item)
         derived = self._derive(bucket, state.version, now, report)
-        if derived is None:  # resends found: their minutes are sealed again first
-            report.still_dirty += 1
-            return
-        self.store.seal(bucket, _sealed_rows(bucket, derived), now, state.version)
+        changed = self.store.seal(bucket, _sealed_rows(bucket, derived), now, state.version)
         parent = buckets.parent(bucket)
-        if parent is not None and self.store.put_blob(bucket, SUMMARY, summary.encode(derived), state.version):
-            self._mark([parent], now)
-        if bucket.granularity == "h":
+        if bucket.granularity == "m" and changed and parent is not None:
+            self._mark([parent], now)  # its hour reads its raw events again
+        if bucket.granularity == "h" and parent is not None:
+            if self.store.put_blob(bucket, SUMMARY, summary.encode(derived), state.version):
+                self._mark([parent], now)
             self._keep_ids(bucket, derived, state.version, now)
         if self.store.mark_clean(bucket, state.version):
             report.sealed += 1
         else:
             report.still_dirty += 1
 
-    def _derive(self, bucket: Bucket, version: int, now: float, report: RollupReport) -> summary.Summary | None:
+    def _derive(self, bucket: Bucket, version: int, now: float, report: RollupReport) -> summary.Summary:
         if bucket.granularity == "m":
-            return self._seal_minute(bucket, report)
-        children = buckets.children(bucket)
-        found = {b: summary.decode(blob) for b, blob in self.store.blobs(children, SUMMARY).items()}
+            excluded = resends.decode(self.store.blobs([bucket], resends.EXCLUDED).get(bucket))
+            return self._minute(bucket, excluded, report)
+        if bucket.granularity == "h":
+            return self._hour(bucket, version, now, report)
+        found = self.store.blobs(buckets.children(bucket), SUMMARY)
         report.summaries_read += len(found)
-        if bucket.granularity == "h" and self._exclude_resends(bucket, found, version, now):
-            return None
-        merged = summary.merge(found[b] for b in sorted(found))
-        merged.ids = [event_id for b in sorted(found) for event_id in found[b].ids]
-        return merged
+        return summary.merge(summary.decode(found[b]) for b in sorted(found))
 
-    def _seal_minute(self, bucket: Bucket, report: RollupReport) -> summary.Summary:
-        excluded = resends.decode(self.store.blobs([bucket], resends.EXCLUDED).get(bucket))
+    def _minute(self, bucket: Bucket, excluded: set[str], report: RollupReport) -> summary.Summary:
         read = self.store.read_events(bucket.site, *buckets.time_range(bucket))
         report.events_read += len(read.events)
         report.packs_removed += self.store.remove_duplicates(read)
@@ -148,17 +144,28 @@ class Rollup:
         derived.ids = [event["event_id"] for event in read.events]
         return derived
 
-    def _exclude_resends(self, hour: Bucket, minutes: dict[Bucket, summary.Summary], version: int, now: float) -> bool:
-        """Mark the minutes holding later copies of an event id (resends.py); True if any changed."""
+    def _hour(self, hour: Bucket, version: int, now: float, report: RollupReport) -> summary.Summary:
+        """An hour from its raw events, a minute at a time (memory stays the hour's visitors,
+        not its events): each event's second read. Later copies of an event id (resends.py)
+        are left out here and marked for their minute, which is then sealed again."""
         before = buckets.around(hour, -resends.LOOKBACK_HOURS, 0)
-        earlier = set().union(*(resends.decode(blob) for blob in self.store.blobs(before, resends.IDS).values()))
-        copies = resends.later_copies([(b, s.ids) for b, s in minutes.items()], earlier)
-        held = {b: resends.decode(blob) for b, blob in self.store.blobs(list(minutes), resends.EXCLUDED).items()}
-        changed = [b for b, ids in copies.items() if ids != held.get(b, set())]
-        for minute in changed:
-            self.store.put_blob(minute, resends.EXCLUDED, resends.encode(copies[minute]), version)
-        self._mark(changed, now)
-        return bool(changed)
+        seen = set().union(*(resends.decode(blob) for blob in self.store.blobs(before, resends.IDS).values()))
+        minutes = buckets.children(hour)
+        held = {b: resends.decode(blob) for b, blob in self.store.blobs(minutes, resends.EXCLUDED).items()}
+        derived = summary.Summary()
+        for minute in minutes:
+            read = self.store.read_events(minute.site, *buckets.time_range(minute))
+            report.events_read += len(read.events)
+            later = {event["event_id"] for event in read.events if event["event_id"] in seen}
+            if later != held.get(minute, set()):
+                self.store.put_blob(minute, resends.EXCLUDED, resends.encode(later), version)
+                self._mark([minute], now)
+            kept = [event for event in read.events if event["event_id"] not in later]
+            part = summary.from_events(kept, BucketRows(self.declared(hour.site), rows_of))
+            part.ids = [event["event_id"] for event in read.events]
+            seen.update(part.ids)
+            summary.absorb(derived, part)
+        return derived
 
     def _keep_ids(self, hour: Bucket, derived: summary.Summary, version: int, now: float) -> None:
         """Keep the hour's ids for the next 24 hours' derivations; when they changed, the hours

@@ -62,7 +62,7 @@ class Visitor:
 class Summary:
     rows: dict[Row, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))  # pv, ev, bots
     visitors: dict[str, Visitor] = field(default_factory=dict)
-    ids: list[str] = field(default_factory=list)  # a minute's: every event id it read (resends.py)
+    ids: list[str] = field(default_factory=list)  # every event id read (resends.py); not encoded
 
 
 def from_events(events: Iterable[Event], rows_of: Any) -> Summary:
@@ -90,20 +90,26 @@ def merge(summaries: Iterable[Summary]) -> Summary:
     """One summary of adjacent buckets: counts summed, each visitor's runs joined by the gap rule."""
     merged = Summary()
     for summary in summaries:
-        for row, counts in summary.rows.items():
-            target = merged.rows[row]
-            for i in range(3):
-                target[i] += counts[i]
-        for visitor_id, visitor in summary.visitors.items():
-            held = merged.visitors.get(visitor_id)
-            if held is None:
-                merged.visitors[visitor_id] = Visitor(visitor.traits, list(visitor.runs), set(visitor.rows))
-                continue
-            held.rows |= visitor.rows
-            held.runs = _stitched(held.runs + visitor.runs)
-            if visitor.runs and held.runs and visitor.runs[0].first < held.runs[0].first:
-                held.traits = visitor.traits  # the traits of the visitor's first event of the range
+        absorb(merged, summary)
     return merged
+
+
+def absorb(into: Summary, other: Summary) -> None:
+    """Merge ``other`` into ``into`` (ids: concatenated)."""
+    for row, counts in other.rows.items():
+        target = into.rows[row]
+        for i in range(3):
+            target[i] += counts[i]
+    for visitor_id, visitor in other.visitors.items():
+        held = into.visitors.get(visitor_id)
+        if held is None:
+            into.visitors[visitor_id] = Visitor(visitor.traits, list(visitor.runs), set(visitor.rows))
+            continue
+        if visitor.runs and held.runs and visitor.runs[0].first < held.runs[0].first:
+            held.traits = visitor.traits  # the traits of the visitor's first event of the range
+        held.rows |= visitor.rows
+        held.runs = _stitched(held.runs + visitor.runs)
+    into.ids.extend(other.ids)
 
 
 def _run_of(event: Event) -> Run:
@@ -162,13 +168,14 @@ def encode(summary: Summary) -> bytes:
         for visitor_id, visitor in sorted(summary.visitors.items())
     ]  # fmt: skip
     strings = [text for text, _ in sorted(table.items(), key=lambda kv: kv[1])][1:]
-    return zlib.compress(_ENCODE({"s": strings, "r": rows, "v": visitors, "i": sorted(summary.ids)}).encode(), LEVEL)
+    # The ids are kept apart (resends.py): a day's merge has no use for them.
+    return zlib.compress(_ENCODE({"s": strings, "r": rows, "v": visitors}).encode(), LEVEL)
 
 
 def decode(blob: bytes) -> Summary:
     data = json.loads(zlib.decompress(blob))
     strings: list[str | None] = [None, *data["s"]]
-    summary = Summary(ids=data.get("i", []))
+    summary = Summary()
     for dimension, value, *counts in data["r"]:
         summary.rows[(str(strings[dimension]), str(strings[value] or ""))] = counts
     for visitor_id, traits, rows, runs in data["v"]:

@@ -116,8 +116,9 @@ class Store(Protocol):
 
     def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float, version: int) -> bool:
         """Set the bucket's sealed values to ``rows`` (every row it had and ``rows`` lacks reads
-        as zero), computed at bucket ``version``; False, and nothing written, if values
-        computed at a later version are there already. Idempotent."""
+        as zero), computed at bucket ``version``; True if they differ from what was sealed
+        before, False when equal or when values computed at a later version are there already
+        (nothing written). Idempotent."""
 
     def put_blob(self, bucket: Bucket, name: str, blob: bytes, version: int) -> bool:
         """Keep one of the rollup's blobs of a bucket (its ``summary``, its event ``ids``, the ids

@@ -102,7 +102,7 @@ class DynamoDBStore:
         for (dimension, value), values in sorted(rows.items()):
             nested.setdefault(dimension, {})[value] = dict(values)
         blob = zlib.compress(json.dumps(nested, separators=(",", ":")).encode(), 6)
-        return self.parts.put(_pk(bucket), SEALED, blob, version, _expires(bucket, now))
+        return self.parts.put(_pk(bucket), SEALED, blob, version, _expires(bucket, now), if_changed=True)
 
     def put_blob(self, bucket: Bucket, name: str, blob: bytes, version: int) -> bool:
         expires = _expires(bucket, time.time())

@@ -75,10 +75,10 @@ class MemoryStore:
 
     def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float, version: int) -> bool:
         with self._lock:
-            held = self.sealed.get(bucket)
-            if held is not None and held.version > version:
+            held, values = self.sealed.get(bucket), {row: dict(v) for row, v in rows.items()}
+            if held is not None and (held.version > version or held.rows == values):
                 return False
-            self.sealed[bucket] = _Sealed(version, {row: dict(values) for row, values in rows.items()})
+            self.sealed[bucket] = _Sealed(version, values)
             return True
 
     def put_blob(self, bucket: Bucket, name: str, blob: bytes, version: int) -> bool:
