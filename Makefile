@@ -51,20 +51,26 @@ lint: install lint-infra
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# cfn-lint over infra/template.yaml and over what `chalice package` makes of each stage (built
-# in a temp dir from a bytecode-free copy: vendor/ symlinks would otherwise ship __pycache__).
+# cfn-lint over infra/template.yaml and over what `chalice package` makes of each stage of each
+# Chalice project (the ingest with the processor and the rollup; the dashboard with the admin API:
+# docs/architecture.md), built in a temp dir from a bytecode-free copy: vendor/ symlinks would
+# otherwise ship __pycache__.
 CHALICE_STAGES := dev prod
-# The packages the Lambda zip carries: one symlink each in vendor/.
-VENDORED := $(notdir $(wildcard vendor/*))
+CHALICE_PROJECTS := . dashboard_app
+# The packages the Lambda zips carry: one symlink each in <project>/vendor/.
+VENDORED := $(sort $(foreach p,$(CHALICE_PROJECTS),$(notdir $(wildcard $(p)/vendor/*))))
 lint-infra: install
 	$(BIN)/cfn-lint infra/template.yaml
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	tar -c --exclude=__pycache__ --exclude='*.pyc' --exclude=.chalice/deployments --exclude=.chalice/deployed \
-	  app.py requirements.txt .chalice vendor $(VENDORED) | tar -x -C "$$tmp" && \
-	for s in $(CHALICE_STAGES); do \
-	  (cd "$$tmp" && PYTHONDONTWRITEBYTECODE=1 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
-	    $(CURDIR)/$(BIN)/chalice package --stage $$s "out-$$s" >/dev/null) || exit 1; \
-	  echo "cfn-lint: chalice package --stage $$s" && $(BIN)/cfn-lint "$$tmp/out-$$s/sam.json" || exit 1; \
+	@for p in $(CHALICE_PROJECTS); do \
+	  tmp=$$(mktemp -d) && \
+	  tar -c --exclude=__pycache__ --exclude='*.pyc' --exclude=.chalice/deployments --exclude=.chalice/deployed \
+	    $$p/app.py $$p/requirements.txt $$p/.chalice $$p/vendor $$(ls $$p/vendor) | tar -x -C "$$tmp" && \
+	  for s in $(CHALICE_STAGES); do \
+	    (cd "$$tmp/$$p" && PYTHONDONTWRITEBYTECODE=1 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
+	      $(CURDIR)/$(BIN)/chalice package --stage $$s "out-$$s" >/dev/null) || { rm -rf "$$tmp"; exit 1; }; \
+	    echo "cfn-lint: $$p: chalice package --stage $$s" && \
+	      $(BIN)/cfn-lint "$$tmp/$$p/out-$$s/sam.json" || { rm -rf "$$tmp"; exit 1; }; \
+	  done; rm -rf "$$tmp"; \
 	done
 
 types: install
@@ -84,8 +90,8 @@ faults: install test-deps
 clean:
 	rm -rf $(VENV) build .tally *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts $(BROWSER_JS)/node_modules
 
-# Deploy one stage: the stack (queues, tables, alarms, dashboard), then the Chalice app, then
-# the stage's API Gateway throttling. Settings per stage: infra/stages/<stage>.params and
+# Deploy one stage: the stack (queues, tables, alarms, dashboard), then the two Chalice apps
+# (ingest; dashboard and admin API), then the ingest API's throttling. Settings per stage: infra/stages/<stage>.params and
 # .chalice/config.json. ALARM_EMAIL=you@example.com subscribes an address to the alarms.
 STAGE ?= dev
 AWS ?= aws
@@ -97,10 +103,12 @@ deploy: install
 	  --parameter-overrides Stage=$(STAGE) AlarmEmail=$(ALARM_EMAIL) $$(grep -v '^#' infra/stages/$(STAGE).params)
 	find $(VENDORED) -name __pycache__ -prune -exec rm -rf {} +
 	PYTHONDONTWRITEBYTECODE=1 $(BIN)/chalice deploy --stage $(STAGE)
+	cd dashboard_app && PYTHONDONTWRITEBYTECODE=1 $(CURDIR)/$(BIN)/chalice deploy --stage $(STAGE)
 	$(BIN)/python infra/throttle.py --stage $(STAGE)
 
-# Remove the app, then the stack. The stack owns the tables: their data goes with them.
+# Remove the apps, then the stack. The stack owns the tables: their data goes with them.
 destroy: install
+	cd dashboard_app && $(CURDIR)/$(BIN)/chalice delete --stage $(STAGE)
 	$(BIN)/chalice delete --stage $(STAGE)
 	$(AWS) cloudformation delete-stack --stack-name tally-$(STAGE)
 	$(AWS) cloudformation wait stack-delete-complete --stack-name tally-$(STAGE)

@@ -1,15 +1,18 @@
-"""Chalice's entry point: wiring only. Each route is one call into a package."""
+"""The ingest's Chalice entry point, with the processor and the rollup: wiring only, each route
+one call into a package. The dashboard and admin API are another app (dashboard_app/app.py),
+with their own function and role (docs/architecture.md)."""
 
 import os
 
 from chalice.app import Chalice, Rate
 
-from ingest_lambda import handlers, observability
+from ingest_lambda import handlers, observability, responses
 
 app = Chalice(app_name="tally")
 # Every body is binary to API Gateway, so gzip and other raw bytes reach the handler intact
 # (base64 in the event) instead of being read as text and mangled.
 app.api.binary_types = ["*/*"]
+app.register_middleware(responses.security_headers, "http")
 for middleware in observability.middlewares():
     app.register_middleware(middleware, "http")
 
@@ -145,76 +148,3 @@ def rollup_worker(event):  # type: ignore[no-untyped-def]
     from processor_lambda.entry import handle_rollup_work
 
     return handle_rollup_work(event.to_dict())
-
-
-# Dashboard and read API (docs/dashboard.md): dashboard code loads on these routes' first call
-# only, never on an ingest request.
-def _dashboard(name: str):  # type: ignore[no-untyped-def]
-    from dashboard.routes import handle
-
-    return handle(name, app.current_request)
-
-
-@app.route("/dashboard", methods=["GET"])
-def dashboard_page():  # type: ignore[no-untyped-def]
-    return _dashboard("page")
-
-
-@app.route("/dashboard/login", methods=["GET"])
-def dashboard_login_form():  # type: ignore[no-untyped-def]
-    return _dashboard("login_form")
-
-
-@app.route("/dashboard/login", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
-def dashboard_login():  # type: ignore[no-untyped-def]
-    return _dashboard("login")
-
-
-@app.route("/dashboard/logout", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
-def dashboard_logout():  # type: ignore[no-untyped-def]
-    return _dashboard("logout")
-
-
-@app.route("/dashboard/static/{name}", methods=["GET"])
-def dashboard_static(name):  # type: ignore[no-untyped-def]
-    return _dashboard("static")
-
-
-@app.route("/stats/sites", methods=["GET"])
-def stats_sites():  # type: ignore[no-untyped-def]
-    return _dashboard("sites")
-
-
-@app.route("/stats/series", methods=["GET"])
-def stats_series():  # type: ignore[no-untyped-def]
-    return _dashboard("series")
-
-
-@app.route("/stats/top", methods=["GET"])
-def stats_top():  # type: ignore[no-untyped-def]
-    return _dashboard("top")
-
-
-@app.route("/stats/events", methods=["GET"])
-def stats_events():  # type: ignore[no-untyped-def]
-    return _dashboard("events")
-
-
-@app.route("/admin/health", methods=["GET"])
-def admin_health():  # type: ignore[no-untyped-def]
-    return _dashboard("health")
-
-
-@app.route("/admin/dlq", methods=["GET"])
-def admin_dlq():  # type: ignore[no-untyped-def]
-    return _dashboard("dlq")
-
-
-@app.route("/admin/dlq/redrive", methods=["POST"], content_types=["application/json"])
-def admin_redrive():  # type: ignore[no-untyped-def]
-    return _dashboard("redrive")
-
-
-@app.route("/admin/tokens", methods=["POST"], content_types=["application/json"])
-def admin_tokens():  # type: ignore[no-untyped-def]
-    return _dashboard("tokens")

@@ -3,9 +3,13 @@
 The admin record lives in one SSM SecureString parameter as JSON: the scrypt hash of the
 password, its salt, and a random signing key. The password itself exists only when
 ``provision_admin`` creates it and hands it to its caller (``tally up`` prints it); there is no
-default. Sessions and API tokens are HMAC-SHA256-signed, self-contained strings:
+default. API tokens are HMAC-SHA256-signed, self-contained strings:
 ``<kind>.<scope>.<expiry>.<nonce>.<signature>``; the scope is ``admin`` or ``site:<id>``.
-Rotating the parameter (provision again) invalidates every session and token.
+Session and device cookies are ``<kind>.<random id>.<signature>``, their state kept server-side
+(sessions.py). Rotating the parameter (provision again) invalidates every one of them.
+
+Every comparison of what a client sent is on bytes, in constant time, and total: any string
+(non-ASCII, surrogates, any length) is an AuthError or False, never an exception.
 """
 
 import base64
@@ -13,7 +17,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +25,9 @@ from typing import Any
 from .errors import Unauthorized
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # ~16 MB, ~50 ms: once per login, not per request
-SESSION_SECONDS = 12 * 3600
 TOKEN_SECONDS = 90 * 86400
 MAX_PASSWORD = 256
+MAX_CREDENTIAL = 1024  # longer than any token or cookie this module makes
 
 
 class AuthError(Unauthorized):
@@ -62,8 +65,12 @@ class AdminRecord:
 
     @classmethod
     def from_json(cls, text: str) -> "AdminRecord":
-        data = json.loads(text)
-        return cls(_unb64(data["salt"]), _unb64(data["hash"]), _unb64(data["key"]))
+        """Raises ValueError when ``text`` is not a record ``to_json`` wrote."""
+        try:
+            data = json.loads(text)
+            return cls(_unb64(data["salt"]), _unb64(data["hash"]), _unb64(data["key"]))
+        except (KeyError, TypeError, AuthError) as exc:
+            raise ValueError(f"not an admin record: {type(exc).__name__}") from None
 
 
 def hash_password(password: str, salt: bytes) -> bytes:
@@ -103,56 +110,49 @@ class Authenticator:
         return f"{body}.{self._sign(body)}"
 
     def verify(self, token: str, kind: str) -> Principal:
-        parts = token.split(".")
+        return self.verify_expiring(token, kind)[0]
+
+    def verify_expiring(self, token: str, kind: str) -> tuple[Principal, float]:
+        """The token's principal and its expiry (epoch seconds)."""
+        parts = token.split(".") if len(token) <= MAX_CREDENTIAL else []
         if len(parts) != 5 or parts[0] != kind:
             raise AuthError("malformed credentials")
         body, signature = ".".join(parts[:4]), parts[4]
-        if not hmac.compare_digest(self._sign(body), signature):
+        if not same(self._sign(body), signature):
             raise AuthError("invalid credentials")
-        if not parts[2].isdigit() or int(parts[2]) < self.clock():
+        # Signed by us from here on: the fields are as issue() wrote them.
+        if int(parts[2]) < self.clock():
             raise AuthError("expired credentials")
-        return Principal(_unb64(parts[1]).decode(), parts[3])
+        return Principal(_unb64(parts[1]).decode(), parts[3]), float(parts[2])
+
+    def seal(self, kind: str, value: str) -> str:
+        """``<kind>.<value>.<signature>`` for a cookie; ``value`` holds no dot."""
+        return f"{kind}.{value}.{self._sign(f'{kind}.{value}')}"
+
+    def unseal(self, kind: str, sealed: str) -> str | None:
+        """The value of a genuine ``seal(kind, value)``, else None."""
+        parts = sealed.split(".") if len(sealed) <= MAX_CREDENTIAL else []
+        if len(parts) != 3 or parts[0] != kind or not same(self._sign(f"{kind}.{parts[1]}"), parts[2]):
+            return None
+        return parts[1]
 
     def csrf_token(self, principal: Principal) -> str:
         return self._sign(f"csrf.{principal.nonce}")
 
     def csrf_ok(self, principal: Principal, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(self.csrf_token(principal), token or "")
+        return bool(token) and same(self.csrf_token(principal), token or "")
 
     def login_csrf(self, nonce: str) -> str:
         """The login form's CSRF token, bound to a pre-session cookie nonce."""
         return self._sign(f"login.{nonce}")
 
     def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self.record.key, body.encode(), hashlib.sha256).digest())
+        return _b64(hmac.new(self.record.key, body.encode("utf-8", "surrogatepass"), hashlib.sha256).digest())
 
 
-class LoginThrottle:
-    """Per-instance backoff: after each failed login from a client, that client must wait
-    1, 2, 4 ... up to 300 s before the next attempt is even checked. A success clears it."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic, cap: float = 300.0, size: int = 10_000) -> None:
-        self.clock = clock
-        self.cap = cap
-        self.size = size
-        self._failures: dict[str, tuple[int, float]] = {}  # client -> (count, not before)
-        self._lock = threading.Lock()
-
-    def wait_for(self, client: str) -> float:
-        with self._lock:
-            _, not_before = self._failures.get(client, (0, 0.0))
-        return max(0.0, not_before - self.clock())
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            if len(self._failures) >= self.size:
-                self._failures.clear()  # bounded memory; an attacker gains one fresh window
-            count, _ = self._failures.get(client, (0, 0.0))
-            self._failures[client] = (count + 1, self.clock() + min(self.cap, 2.0**count))
-
-    def succeeded(self, client: str) -> None:
-        with self._lock:
-            self._failures.pop(client, None)
+def same(expected: str, given: str) -> bool:
+    """Constant-time equality of two strings of any content (compare_digest refuses non-ASCII str)."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass"))
 
 
 def _b64(raw: bytes) -> str:

@@ -1,4 +1,6 @@
-"""Query parameters of the read API, checked: a bad one is a 400 that names it."""
+"""Query parameters of the read API, checked: a bad one is a 400 that names it. Every parser is
+total: whatever string arrives (non-ASCII digits, 5,000 digits, year 1 or 9999) is a value or
+a BadParameter, never an exception."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +15,11 @@ FILTERS = {"page": "page", "referrer": "ref", "browser": "browser", "device": "d
 DIMENSIONS = {**FILTERS, "os": "os", "utm_source": "utm"}
 MAX_VALUE = 512
 SITE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+# Times a range may name: a read steps a few days either side of a moment (defaults of 24 h
+# and 7 days, bucket floors, minute windows), which datetime cannot do near years 1 and 9999.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+MAX_DIGITS = 9
 
 
 def site(query: dict[str, str]) -> str:
@@ -35,13 +42,23 @@ def moment(query: dict[str, str], name: str, default: datetime) -> datetime:
     value = query.get(name)
     if value is None:
         return default
-    text = value.strip().removesuffix("Z")
+    parsed = parse_moment(value.strip().removesuffix("Z"))
+    if parsed is None:
+        raise BadParameter(name, "must be an ISO time in UTC, e.g. 2026-11-23 or 2026-11-23T13:20")
+    if not EARLIEST <= parsed <= LATEST:
+        raise BadParameter(name, f"must be from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}")
+    return parsed
+
+
+def parse_moment(text: str) -> datetime | None:
+    if not text.isascii():  # strptime reads any Unicode digit; times are ASCII
+        return None
     for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
-    raise BadParameter(name, "must be an ISO time in UTC, e.g. 2026-11-23 or 2026-11-23T13:20")
+    return None
 
 
 def buckets(query: dict[str, str], now: datetime, default_granularity: str | None = None) -> tuple[str, list[str]]:
@@ -81,7 +98,8 @@ def integer(query: dict[str, str], name: str, default: int, low: int, high: int)
     value = query.get(name)
     if value is None:
         return default
-    if not value.isdigit() or not low <= int(value) <= high:
+    digits = value.isascii() and value.isdigit() and len(value) <= MAX_DIGITS
+    if not digits or not low <= int(value) <= high:
         raise BadParameter(name, f"must be an integer from {low} to {high}")
     return int(value)
 

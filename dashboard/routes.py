@@ -1,4 +1,4 @@
-"""Read API and dashboard handlers: one function per route, called lazily from app.py.
+"""Read API and dashboard handlers: one function per route, called from dashboard_app/app.py.
 
 Every handler authenticates first: a session cookie (the dashboard) or ``Authorization:
 Bearer`` (scripts). State-changing calls made with the cookie must carry the session's CSRF
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
-from chalice.app import Request, Response
+from chalice.app import CaseInsensitiveMapping, Request, Response
 
 from tally_contract.errors import ServiceError
 
@@ -24,6 +24,7 @@ Headers = dict[str, str | list[str]]
 SESSION_COOKIE = "tally_session"
 MAX_BODY = 4096
 MAX_TOP_BUCKETS = 100
+DEFAULT_HEADERS = {"Content-Type": "application/json", "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
 def handle(name: str, request: Request) -> Response:
@@ -39,6 +40,19 @@ def handle(name: str, request: Request) -> Response:
 
 def _refused(exc: DashboardError) -> Response:
     return json_response(exc.STATUS_CODE, exc.body(), exc.headers())
+
+
+def http_defaults(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice HTTP middleware. The app declares every type binary, and Chalice then answers 400
+    to a request without an Accept header; RFC 9110 12.5.1 reads a missing Accept as any. And
+    Chalice's own answers (405, 415, 500) name no Content-Type: they are JSON, not to be sniffed."""
+    if "accept" not in request.headers:
+        request.headers = CaseInsensitiveMapping({**request.headers, "accept": "*/*"})
+    response = get_response(request)
+    for name, value in DEFAULT_HEADERS.items():
+        if name.lower() not in {key.lower() for key in response.headers}:
+            response.headers[name] = value
+    return response
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -63,7 +77,8 @@ def authenticate(request: Request) -> tuple[Principal, bool]:
         return runtime.get().authenticator().verify(header[7:].strip(), "t"), False
     session = cookies(request).get(SESSION_COOKIE)
     if session:
-        return runtime.get().authenticator().verify(session, "s"), True
+        rt = runtime.get()
+        return rt.sessions().resolve(rt.authenticator(), session), True
     raise AuthError("sign in, or send Authorization: Bearer <token>")
 
 
@@ -167,7 +182,7 @@ def _json_body(request: Request) -> dict[str, Any]:
         raise BadParameter("body", f"must be at most {MAX_BODY} bytes")
     try:
         body = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise BadParameter("body", "must be a JSON object") from exc
     if not isinstance(body, dict):
         raise BadParameter("body", "must be a JSON object")

@@ -3,12 +3,16 @@ their own pieces through ``configure``."""
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .auth import AdminRecord, Authenticator, LoginThrottle
+from tally_contract.clientip import Network, parse_networks
+
+from .auth import AdminRecord, Authenticator
 from .errors import Unavailable
 from .health import Pipeline
+from .sessions import AuthStore, LoginBackoff, Sessions
 from .ssm import read_parameter
 from .stats import Stats
 
@@ -20,17 +24,38 @@ class Runtime:
     stats: Stats
     parameter: str | None
     pipeline: Pipeline | None = None
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
     ssm: Any = None
+    auth_store: AuthStore | None = None  # built from TALLY_AUTH_TABLE on first use
+    trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
+    clock: Callable[[], float] = time.time
     _auth: tuple[float, Authenticator] | None = None
 
     def authenticator(self) -> Authenticator:
         if self._auth is None or self._auth[0] < time.monotonic():
             if not self.parameter:
                 raise Unavailable("no admin credentials are provisioned (set TALLY_ADMIN_PARAMETER)")
-            record = AdminRecord.from_json(read_parameter(self.parameter, self.ssm))
-            self._auth = (time.monotonic() + RECORD_TTL, Authenticator(record))
+            try:
+                record = AdminRecord.from_json(read_parameter(self.parameter, self.ssm))
+            except ValueError as exc:
+                raise Unavailable(f"SSM parameter {self.parameter}: {exc}") from None
+            self._auth = (time.monotonic() + RECORD_TTL, Authenticator(record, self.clock))
         return self._auth[1]
+
+    def store(self) -> AuthStore:
+        if self.auth_store is None:
+            table = os.environ.get("TALLY_AUTH_TABLE")
+            if not table:
+                raise Unavailable("no session store is configured (set TALLY_AUTH_TABLE)")
+            from .sessions_dynamodb import DynamoAuthStore
+
+            self.auth_store = DynamoAuthStore(table)
+        return self.auth_store
+
+    def sessions(self) -> Sessions:
+        return Sessions(self.store(), self.clock)
+
+    def backoff(self) -> LoginBackoff:
+        return LoginBackoff(self.store(), self.clock)
 
     def queue_pipeline(self) -> Pipeline:
         if self.pipeline is None:
@@ -50,7 +75,11 @@ def get() -> Runtime:
         from tally_store.dynamodb import DynamoDBStore
 
         stats = Stats(DynamoDBStore.from_environment(), DynamoSites(os.environ.get("TALLY_SITES_TABLE", "")))
-        _runtime = Runtime(stats, os.environ.get("TALLY_ADMIN_PARAMETER") or None)
+        _runtime = Runtime(
+            stats,
+            os.environ.get("TALLY_ADMIN_PARAMETER") or None,
+            trusted_proxies=parse_networks(os.environ.get("TALLY_TRUSTED_PROXIES", "")),
+        )
     return _runtime
 
 

@@ -10,7 +10,7 @@ from tally_aggregates.reader import AggregateReader, Numbers
 from tally_contract.sites import Site
 from tally_store.base import Row, Store
 
-from . import raw_events
+from . import params, raw_events
 from .errors import BadParameter
 
 SHOWN_FIELDS = ("event_id", "event_time", "name", "path", "url", "referrer_host", "browser", "os", "device",
@@ -82,7 +82,9 @@ def _encode_cursor(position: str) -> str:
 def _decode_cursor(cursor: str) -> str:
     try:
         position = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        datetime.strptime(position[:16], "%Y-%m-%dT%H:%M")  # the listing reads from this minute back
     except ValueError as exc:
         raise BadParameter("cursor", "is not a cursor this API returned") from exc
+    minute = params.parse_moment(position[:16])  # the listing reads from this minute back
+    if minute is None or not params.EARLIEST <= minute <= params.LATEST:
+        raise BadParameter("cursor", "is not a cursor this API returned")
     return position

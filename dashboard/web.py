@@ -1,19 +1,24 @@
 """The dashboard's HTML: login, the page, its static assets. All from the package: no CDN."""
 
 import html
+import math
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from chalice.app import Request, Response
 
+from tally_contract.clientip import client_ip
+
 from . import runtime
-from .auth import SESSION_SECONDS, AuthError
+from .auth import AuthError, same
 from .routes import SESSION_COOKIE, Headers, authenticate, cookies, raw_body
+from .sessions import DEVICE_SECONDS, SESSION_SECONDS, client_key, new_device
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
 LOGIN_COOKIE = "tally_login"
+DEVICE_COOKIE = "tally_device"
 MAX_FORM = 2048
 SECURITY = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -35,10 +40,10 @@ def _html(status: int, body: str, headers: dict[str, str] | None = None) -> Resp
     return Response(body=body.encode(), status_code=status, headers={**base, **(headers or {})})
 
 
-def _redirect(location: str, cookie: str | None = None) -> Response:
+def _redirect(location: str, *set_cookies: str) -> Response:
     headers: Headers = {"Location": location, "Cache-Control": "no-store"}
-    if cookie:
-        headers["Set-Cookie"] = cookie
+    if set_cookies:
+        headers["Set-Cookie"] = set_cookies[0] if len(set_cookies) == 1 else list(set_cookies)
     return Response(body=b"", status_code=303, headers=headers)
 
 
@@ -64,35 +69,51 @@ def login_form(request: Request, status: int = 200, error: str = "", headers: di
 def login(request: Request) -> Response:
     rt = runtime.get()
     auth = rt.authenticator()
-    raw = raw_body(request)
-    form = {k: v[0] for k, v in parse_qs(raw[:MAX_FORM].decode("utf-8", "replace")).items()}
-    nonce = cookies(request).get(LOGIN_COOKIE, "")
-    if not nonce or not secrets.compare_digest(auth.login_csrf(nonce), form.get("csrf", "")):
+    form = _form(request)
+    jar = cookies(request)
+    nonce = jar.get(LOGIN_COOKIE, "")
+    if not nonce or not same(auth.login_csrf(nonce), form.get("csrf", "")):
         return login_form(request, 403, "The form expired. Please try again.")
-    client = str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
-    wait = rt.throttle.wait_for(client)
-    if wait > 0:
-        retry = str(int(wait) + 1)
+    backoff = rt.backoff()
+    claim = backoff.begin(client_key(auth, jar.get(DEVICE_COOKIE), _address(request)))
+    if isinstance(claim, float):
+        retry = str(max(1, math.ceil(claim)))
         return login_form(request, 429, f"Too many failed attempts. Try again in {retry} s.", {"Retry-After": retry})
-    scope = _scope(form)
-    if scope is None:
-        rt.throttle.failed(client)
+    credential = _credential(form)
+    if credential is None:
+        backoff.failed(claim)
         return login_form(request, 401, "Wrong password or token.")
-    rt.throttle.succeeded(client)
-    session = auth.issue("s", scope, SESSION_SECONDS)
-    return _redirect(HOME, _cookie(SESSION_COOKIE, session, SESSION_SECONDS))
+    backoff.succeeded(claim)
+    scope, opened_by, expires = credential
+    session = rt.sessions().open(auth, scope, opened_by, expires)
+    lifetime = int(min(SESSION_SECONDS, (expires or float("inf")) - rt.clock()))
+    set_cookies = [_cookie(SESSION_COOKIE, session, max(lifetime, 1))]
+    if opened_by == "password":  # only the admin's own browser escapes its address's backoff
+        set_cookies.append(_cookie(DEVICE_COOKIE, new_device(auth, jar.get(DEVICE_COOKIE)), DEVICE_SECONDS))
+    return _redirect(HOME, *set_cookies)
 
 
-def _scope(form: dict[str, str]) -> str | None:
+def _credential(form: dict[str, str]) -> tuple[str, str, float | None] | None:
+    """(scope, what opened the session, when that credential expires), or None if wrong."""
     auth = runtime.get().authenticator()
     if form.get("password"):
-        return "admin" if auth.check_password(form["password"]) else None
+        return ("admin", "password", None) if auth.check_password(form["password"]) else None
     if form.get("token"):
         try:
-            return auth.verify(form["token"], "t").scope
+            principal, expires = auth.verify_expiring(form["token"], "t")
         except AuthError:
             return None
+        return principal.scope, f"token:{principal.nonce}", expires
     return None
+
+
+def _address(request: Request) -> str | None:
+    source = (request.context.get("identity") or {}).get("sourceIp")
+    return client_ip(source, request.headers.get("x-forwarded-for"), runtime.get().trusted_proxies)
+
+
+def _form(request: Request) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(raw_body(request)[:MAX_FORM].decode("utf-8", "replace")).items()}
 
 
 def logout(request: Request) -> Response:
@@ -100,9 +121,10 @@ def logout(request: Request) -> Response:
         principal, _ = authenticate(request)
     except AuthError:
         return _redirect("login")
-    form = {k: v[0] for k, v in parse_qs(raw_body(request)[:MAX_FORM].decode("utf-8", "replace")).items()}
-    if not runtime.get().authenticator().csrf_ok(principal, form.get("csrf")):
+    rt = runtime.get()
+    if not rt.authenticator().csrf_ok(principal, _form(request).get("csrf")):
         return _html(403, "<p>Missing or wrong CSRF token.</p>")
+    rt.sessions().close(rt.authenticator(), cookies(request).get(SESSION_COOKIE, ""))
     return _redirect("login", _cookie(SESSION_COOKIE, "", 0))
 
 

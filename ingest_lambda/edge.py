@@ -9,8 +9,9 @@ from typing import Any
 
 from chalice.app import Request
 
+from tally_contract.clientip import client_ip
+
 from . import cors, privacy, runtime
-from .clientip import client_ip
 from .errors import IngestError, OriginNotAllowed
 from .service import Sender
 

@@ -2,7 +2,7 @@
 hands gzip bodies over intact, and Chalice then base64-encodes every response body."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice.app import Response
@@ -18,6 +18,9 @@ NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 # On an answer to a request dropped under Do Not Track / Global Privacy Control: 2xx, so no
 # client retries what would be dropped again, and this header says nothing was kept.
 DROPPED = {"Tally-Dropped": "do-not-track"}
+# On every answer, Chalice's own (405, 415, 500) included: nothing the ingest sends is a page,
+# so a browser must neither sniff one out of a body nor run or frame anything it loads.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'"}
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -53,3 +56,11 @@ def _headers(base: dict[str, str], extra: Mapping[str, str] | None) -> dict[str,
     merged: dict[str, str | list[str]] = dict(base)
     merged.update(extra or {})
     return merged
+
+
+def security_headers(request: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice HTTP middleware: SECURITY_HEADERS on every response."""
+    response = get_response(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response

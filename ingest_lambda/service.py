@@ -165,7 +165,8 @@ def accept_events(rt: Runtime, site: Site, server_sender: bool, sender: Sender, 
     if not rt.limiter.allow(site.site_id, site.rate_limit, cost=len(batch.raw_events)):
         raise RateLimited(f"site {site.site_id} is over its rate limit of {site.rate_limit} events/s")
     now = rt.clock()
-    origin = event.Origin(site.site_id, now, sender.ip, sender.user_agent, server_sender)
+    origin = event.Origin(site.site_id, now, sender.ip, sender.user_agent, server_sender,
+                          max_age_seconds=site.max_event_age_seconds(server_sender))  # fmt: skip
     jobs: list[tuple[int, str, str]] = []  # (index, event_id, encoded job)
     for index, raw in enumerate(batch.raw_events):
         try:

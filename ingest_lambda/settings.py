@@ -1,12 +1,10 @@
 """Ingest settings, read once from the environment (``.chalice/config.json`` sets them per stage)."""
 
-import ipaddress
 import os
 from dataclasses import dataclass, field
 
+from tally_contract.clientip import Network, parse_networks
 from tally_contract.envelope import JobOptions
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -36,10 +34,6 @@ class Settings:
             trusted_proxies=parse_networks(env.get("TALLY_TRUSTED_PROXIES", "")),
             site_cache_seconds=float(env.get("TALLY_SITE_CACHE_SECONDS", "60")),
         )
-
-
-def parse_networks(text: str) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip())
 
 
 def _flag(value: str | None) -> bool:

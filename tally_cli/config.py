@@ -60,9 +60,12 @@ class LocalState:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / STATE_FILE
         # The local site's secret key and the dashboard password are in here: this user only.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Written aside and renamed into place: a reader never sees a half-written file.
+        partial = path.with_name(f".{STATE_FILE}.{os.getpid()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(asdict(self), handle, indent=2)
+        os.replace(partial, path)
         return path
 
     @staticmethod
@@ -155,22 +158,24 @@ def use_local_endpoint(endpoint_url: str, region: str) -> None:
 
 
 CHALICE_CONFIG = Path(".chalice") / "config.json"
+# The dashboard's own Chalice project (its function, role and REST API; docs/architecture.md).
+DASHBOARD_CONFIG = Path("dashboard_app") / ".chalice" / "config.json"
 
 
-def stage_environment(stage: str) -> dict[str, str]:
-    """The environment ``chalice deploy --stage`` gives a stage's functions, from
-    ``.chalice/config.json`` in the current directory (the checkout ``make deploy`` runs in).
+def stage_environment(stage: str, config: Path = CHALICE_CONFIG) -> dict[str, str]:
+    """The environment ``chalice deploy --stage`` gives a stage's functions, from the project's
+    ``.chalice/config.json`` under the current directory (the checkout ``make deploy`` runs in).
 
     A command that must name exactly what a deployed function reads (not the ``tally-<stage>-``
     convention ``target`` assumes) reads it here, so an unknown stage is an error, not a typo
     that quietly writes somewhere no function looks.
     """
     try:
-        stages = json.loads(CHALICE_CONFIG.read_text(encoding="utf-8"))["stages"]
+        stages = json.loads(config.read_text(encoding="utf-8"))["stages"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise click.ClickException(f"cannot read {CHALICE_CONFIG} (run from the Tally checkout): {exc}") from None
+        raise click.ClickException(f"cannot read {config} (run from the Tally checkout): {exc}") from None
     if stage not in stages:
-        raise click.ClickException(f"no stage {stage!r} in {CHALICE_CONFIG} (stages: {', '.join(sorted(stages))})")
+        raise click.ClickException(f"no stage {stage!r} in {config} (stages: {', '.join(sorted(stages))})")
     return dict(stages[stage].get("environment_variables") or {})
 
 

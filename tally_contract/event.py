@@ -21,6 +21,9 @@ CLIENT_FIELDS = frozenset(
 # Queued only when set, after the others: an event without them encodes as it always did.
 IDENTITY_FIELDS = ("user_id", "anonymous_id")
 SERVER_FIELDS = frozenset({"ip", "user_agent"})
+# How far ahead of its receipt an event may be dated: clocks drift, and a client's may be a
+# little fast without ``sent_at`` to correct it. Within this it is clamped to the receipt.
+FUTURE_SKEW_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class Origin:
     ip: str | None
     user_agent: str | None
     server_sender: bool = False  # authenticated with the site's secret key
+    # How far before its receipt an event may be dated (ingest: the site's window for this
+    # sender, docs/event-contract.md); None: any time.
+    max_age_seconds: float | None = None
 
 
 def build(raw: Any, origin: Origin) -> dict[str, Any]:
@@ -54,7 +60,7 @@ def build(raw: Any, origin: Origin) -> dict[str, Any]:
         "time": format_iso(client_time) if client_time is not None else None,
         "sent_at": format_iso(sent_at) if sent_at is not None else None,
         "received_at": format_iso(origin.received_at),
-        "event_time": format_iso(corrected_time(client_time, sent_at, origin.received_at)),
+        "event_time": format_iso(_event_time(client_time, sent_at, origin)),
         "ip": fields.ip(raw["ip"]) if raw.get("ip") is not None else origin.ip,
         "user_agent": _user_agent(raw, origin),
         "properties": fields.properties(raw.get("properties")),
@@ -65,15 +71,20 @@ def build(raw: Any, origin: Origin) -> dict[str, Any]:
     return event
 
 
-def corrected_time(client_time: float | None, sent_at: float | None, received_at: float) -> float:
-    """``received_at - (sent_at - time)``: the client's clock error cancels out.
-
-    An event cannot have happened after it was received, so later times are clamped.
-    """
+def _event_time(client_time: float | None, sent_at: float | None, origin: Origin) -> float:
+    """``received_at - (sent_at - time)``: the client's clock error cancels out. Refused when
+    it falls outside what the sender may report; an event cannot have happened after it was
+    received, so a time within the skew allowance is clamped to the receipt."""
     if client_time is None:
-        return received_at
-    corrected = received_at - (sent_at - client_time) if sent_at is not None else client_time
-    return min(corrected, received_at)
+        return origin.received_at
+    unclamped = origin.received_at - (sent_at - client_time) if sent_at is not None else client_time
+    if unclamped > origin.received_at + FUTURE_SKEW_SECONDS:
+        raise FieldError("time", f"is more than {FUTURE_SKEW_SECONDS:.0f} s after the event was received")
+    limit = origin.max_age_seconds
+    if limit is not None and unclamped < origin.received_at - limit:
+        oldest = format_iso(origin.received_at - limit)
+        raise FieldError("time", f"is before {oldest}: this sender may date events at most {limit / 3600:g} hours back")
+    return min(unclamped, origin.received_at)
 
 
 def _check_keys(raw: dict[str, Any], server_sender: bool) -> None:

@@ -4,6 +4,7 @@ import ipaddress
 import math
 import re
 import uuid
+from collections import deque
 from typing import Any
 
 from .errors import FieldError
@@ -23,6 +24,13 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+")
 # surrogates, U+FFFE, U+FFFF. The body must be identical on every backend, so refuse them.
 _UNSENDABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
+# ActiveJob's namespace, which Sidekiq also reads (its ACTIVE_JOB_PREFIX): Rails' reserved keys
+# (_aj_globalid, _aj_serialized, _aj_symbol_keys, _aj_ruby2_keywords,
+# _aj_hash_with_indifferent_access) make ActiveJob's deserializer resolve constants, load
+# records, build objects and reshape hashes. Rails refuses to serialize a hash holding one;
+# Tally refuses the whole prefix, at any depth.
+RESERVED_PREFIX = "_aj_"
+MAX_FIELD_PATH = 200
 
 
 def text(field: str, value: Any, limit: int, *, allow_control: bool = False) -> str:
@@ -93,11 +101,34 @@ def user_agent(value: Any) -> str:
 def properties(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
+    reserved = reserved_key("properties", value)
+    if reserved is not None:
+        raise FieldError(reserved, f"is a key reserved by ActiveJob and Sidekiq ({RESERVED_PREFIX}...)")
     if not isinstance(value, dict):
         raise FieldError("properties", f"must be an object, not {json_type(value)}")
     if len(value) > MAX_PROPERTIES:
         raise FieldError("properties", f"has more than {MAX_PROPERTIES} keys")
     return {_property_key(key): _scalar(key, item) for key, item in value.items()}
+
+
+def reserved_key(field: str, value: Any) -> str | None:
+    """The path of the first key starting with ``_aj_`` inside ``value``, at any depth, or None.
+
+    Iterative and breadth first (the shallowest is named): a body may nest as deep as the JSON
+    parser allows.
+    """
+    pending: deque[tuple[str, Any]] = deque([(field, value)])
+    while pending:
+        path, item = pending.popleft()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{path}.{key}"[:MAX_FIELD_PATH]
+                if isinstance(key, str) and key.startswith(RESERVED_PREFIX):
+                    return child_path
+                pending.append((child_path, child))
+        elif isinstance(item, list):
+            pending.extend((f"{path}.{index}"[:MAX_FIELD_PATH], child) for index, child in enumerate(item))
+    return None
 
 
 def _property_key(key: str) -> str:

@@ -34,9 +34,15 @@ class Site:
     visitors: str = VISITORS_BY_DEVICE  # how an event with a user id is counted (privacy.py)
     goals: tuple[str, ...] = ()  # event:<name> or page:<path pattern> (tally_aggregates/declared.py)
     props: tuple[str, ...] = ()  # custom property keys counted in the aggregates
+    # How far back a browser (write key only) may date an event; a server sender (secret key)
+    # may import history as old as the retention. Older late events would rewrite sealed days.
+    max_event_age_hours: int = 48
 
     def allows_origin(self, origin: str) -> bool:
         return any(_origin_matches(pattern, origin.lower()) for pattern in self.origins)
+
+    def max_event_age_seconds(self, server_sender: bool) -> float:
+        return float(self.retention_days * 86400 if server_sender else self.max_event_age_hours * 3600)
 
     def secret_matches(self, secret: str) -> bool:
         return hmac.compare_digest(hash_secret(secret), self.secret_hash)

@@ -76,6 +76,7 @@ def to_item(site: Site) -> dict[str, Any]:
         "ip_handling": {"S": site.ip_handling},
         "retention_days": {"N": str(site.retention_days)},
         "rate_limit": {"N": str(site.rate_limit)},
+        "max_event_age_hours": {"N": str(site.max_event_age_hours)},
         "origins": {"L": [{"S": origin} for origin in site.origins]},
         "visitors": {"S": site.visitors},
         "goals": {"L": [{"S": goal} for goal in site.goals]},
@@ -103,6 +104,7 @@ def from_item(item: dict[str, Any]) -> Site:
         visitors=item.get("visitors", {}).get("S", VISITORS_BY_DEVICE),
         goals=tuple(entry["S"] for entry in item.get("goals", {}).get("L", [])),
         props=tuple(entry["S"] for entry in item.get("props", {}).get("L", [])),
+        max_event_age_hours=int(item.get("max_event_age_hours", {}).get("N", "48")),
     )
 
 

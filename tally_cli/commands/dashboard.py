@@ -4,7 +4,7 @@ from typing import Any
 
 import click
 
-from ..config import stage_environment
+from ..config import DASHBOARD_CONFIG, stage_environment
 from ..errors import translated
 
 WHAT = "dashboard password"
@@ -23,7 +23,7 @@ def dashboard() -> None:
 
 
 @dashboard.command()
-@click.option("--stage", required=True, help="Stage in .chalice/config.json (dev, prod, ...).")
+@click.option("--stage", required=True, help="Stage in dashboard_app/.chalice/config.json (dev, prod, ...).")
 @click.option("--rotate", is_flag=True, help="Replace an existing password (ends every session and token).")
 @click.option("--endpoint-url", envvar="TALLY_AWS_ENDPOINT_URL", help="SSM endpoint (moto, local)")
 @click.option("--region", envvar="AWS_REGION", help="AWS region")
@@ -31,15 +31,15 @@ def password(stage: str, rotate: bool, endpoint_url: str | None, region: str | N
     """Make the stage's admin password and print it once; only its scrypt hash is stored.
 
     The record goes to the SSM SecureString the stage's dashboard reads (TALLY_ADMIN_PARAMETER
-    in .chalice/config.json). An existing password is kept unless --rotate is given.
+    in dashboard_app/.chalice/config.json). An existing password is kept unless --rotate is given.
 
     \b
       tally dashboard password --stage dev
       tally dashboard password --stage dev --rotate
     """
-    name = stage_environment(stage).get("TALLY_ADMIN_PARAMETER")
+    name = stage_environment(stage, DASHBOARD_CONFIG).get("TALLY_ADMIN_PARAMETER")
     if not name:
-        raise click.ClickException(f"stage {stage!r} sets no TALLY_ADMIN_PARAMETER in .chalice/config.json")
+        raise click.ClickException(f"stage {stage!r} sets no TALLY_ADMIN_PARAMETER in {DASHBOARD_CONFIG}")
     with translated(WHAT, no_credentials=DEPLOYED_HINT):
         secret = _provision(_ssm(endpoint_url, region), stage, name, rotate)
     click.echo(f"dashboard admin password for stage {stage} (shown once; only its hash is kept in {name}):")

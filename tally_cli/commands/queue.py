@@ -95,15 +95,18 @@ def _oldest_age(queue_name: str) -> str:
 def _redis_rows(url: str, queue_name: str) -> list[tuple[str, str]]:
     import redis
 
+    from tally_contract import sidekiq_redis as sk
+
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+    key = sk.queue_key(queue_name)
     try:
-        depth = client.llen(f"queue:{queue_name}")
-        oldest = client.lindex(f"queue:{queue_name}", -1)  # Sidekiq pushes left, pops right
-        retries, dead = client.zcard("retry"), client.zcard("dead")
+        depth = client.llen(key)
+        oldest = client.lindex(key, -1)  # Sidekiq pushes left, pops right
+        retries, dead = client.zcard(sk.RETRY), client.zcard(sk.DEAD)
     except redis.RedisError as exc:
         raise click.ClickException(f"cannot read {redacted(url)}: {exc}") from None
     return [
-        ("queue", f"{redacted(url)} queue:{queue_name}"),
+        ("queue", f"{redacted(url)} {key}"),
         ("waiting", str(depth)),
         ("oldest", _job_age(oldest)),
         ("retry set", str(retries)),

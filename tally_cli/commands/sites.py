@@ -70,6 +70,8 @@ api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base fo
     show_default=True,
     help="Count an event with a user id by its device (privacy first) or as that user.",
 )
+@click.option("--max-event-age-hours", type=click.IntRange(0, 8784), default=48, show_default=True,
+              help="How far back a browser may date an event (the secret key: the whole retention).")  # fmt: skip
 @stage_option
 @api_option
 def add(
@@ -82,6 +84,7 @@ def add(
     domain: str | None,
     keep_query: tuple[str, ...],
     visitors: str,
+    max_event_age_hours: int,
     stage: str | None,
     api_url: str | None,
 ) -> None:
@@ -106,6 +109,7 @@ def add(
             domain=domain,
             visitors=visitors,
             **({"query_params": tuple(name.lower() for name in keep_query)} if keep_query else {}),
+            max_event_age_hours=max_event_age_hours,
         )
         if created.site.domain and store.by_domain(created.site.domain) is not None:
             raise click.ClickException(f"another site has the domain {created.site.domain!r}")

@@ -27,6 +27,7 @@ class Deployed:
     sites_table: str
     events_table: str
     aggregates_table: str
+    auth_table: str
 
 
 class Emulator:
@@ -46,6 +47,7 @@ class Emulator:
         except PortBusy as exc:
             raise EmulatorError(str(exc)) from None
         linear_receive()
+        serialized_writes()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
 
@@ -83,6 +85,7 @@ class Emulator:
             sites_table=outputs["SitesTableName"],
             events_table=outputs["EventsTableName"],
             aggregates_table=outputs["AggregatesTableName"],
+            auth_table=outputs["AuthTableName"],
         )
         if visibility_timeout is not None:
             self.client("sqs").set_queue_attributes(
@@ -106,6 +109,29 @@ def linear_receive() -> None:
         return bool(retention + message.sent_timestamp / 1000 > unix_time())
 
     SQSBackend.is_message_valid_based_on_retention_period = valid  # type: ignore[method-assign,assignment]
+
+
+def serialized_writes() -> None:
+    """DynamoDB applies a conditional write atomically (no two writes to an item interleave);
+    moto's threaded server checks the condition and writes in separate steps, so two requests
+    could both pass one condition (about 1 round in 100 of 20 parallel claims). The login
+    backoff relies on that atomicity: one lock around moto's item writes gives it back."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_tally_serialized", False):
+        return
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def serialized(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, serialized)
+    DynamoDBBackend._tally_serialized = True  # type: ignore[attr-defined]
 
 
 def _wait_for_outputs(cfn: Any, stack: str, timeout: float) -> dict[str, str]:

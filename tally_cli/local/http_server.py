@@ -1,4 +1,8 @@
-"""The Chalice app's HTTP routes on a local port, shaped as API Gateway's REST proxy.
+"""The Chalice apps' HTTP routes on one local port, shaped as API Gateway's REST proxy.
+
+On AWS the ingest (app.py) and the dashboard (dashboard_app/app.py) are two REST APIs; here
+both are served on one port, each request going to the app that has its route (their paths
+are disjoint).
 
 chalice.local's server sends text bodies unencoded unless the Content-Type is literally in
 ``binary_types`` (the app declares ``*/*``, which API Gateway treats as "everything"), fixes the
@@ -22,18 +26,16 @@ MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
 class LocalApi:
-    """Turns one HTTP request into an API Gateway proxy event and the app's answer back."""
+    """Turns one HTTP request into an API Gateway proxy event and the answer of the app
+    whose route it is."""
 
-    def __init__(self, app: Any, stage: str = DEFAULT_STAGE) -> None:
-        from chalice.local import CustomLocalChalice, LocalChalice, RouteMatcher
+    def __init__(self, apps: Any, stage: str = DEFAULT_STAGE) -> None:
+        from chalice.local import RouteMatcher
 
-        if not isinstance(app, LocalChalice):
-            # current_request becomes thread-local, as under `chalice local`: requests run in parallel.
-            CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-            app.__class__ = CustomLocalChalice
-        self.app = app
+        self.apps = [_local(app) for app in (apps if isinstance(apps, list | tuple) else [apps])]
         self.stage = stage
-        self.routes = RouteMatcher(list(app.routes))
+        self._routes = {id(app): RouteMatcher(list(app.routes)) for app in self.apps}
+        self._by_route = {route: app for app in reversed(self.apps) for route in app.routes}
 
     def event(self, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
         parts = urlsplit(target)
@@ -41,7 +43,7 @@ class LocalApi:
         path = parts.path
         if path == prefix or path.startswith(prefix + "/"):
             path = path[len(prefix) :] or "/"
-        match = self.routes.match_route(path)  # ValueError: no such route
+        match = self._match(path)  # ValueError: no such route
         multi = parse_qs(parts.query, keep_blank_values=True)
         request_id = str(uuid.uuid4())
         return {
@@ -70,16 +72,34 @@ class LocalApi:
             "isBase64Encoded": bool(body),
         }
 
+    def _match(self, path: str) -> Any:
+        for app in self.apps:
+            try:
+                return self._routes[id(app)].match_route(path)
+            except ValueError:
+                continue
+        raise ValueError(path)
+
     def call(self, event: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         from chalice.local import LambdaContext
 
-        response = self.app(event, LambdaContext("api_handler", 256, max_runtime_ms=30_000))
+        app = self._by_route[event["resource"]]
+        response = app(event, LambdaContext("api_handler", 256, max_runtime_ms=30_000))
         raw = response.get("body") or ""
         body = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode("utf-8")
         headers = [(k, str(v)) for k, v in (response.get("headers") or {}).items()]
         for name, values in (response.get("multiValueHeaders") or {}).items():
             headers += [(name, str(value)) for value in values]
         return int(response["statusCode"]), headers, body
+
+
+def _local(app: Any) -> Any:
+    from chalice.local import LocalChalice
+
+    if not isinstance(app, LocalChalice):
+        # current_request becomes thread-local, as under `chalice local`: requests run in parallel.
+        app.__class__ = type("LocalApp", (LocalChalice, app.__class__), {})
+    return app
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -128,6 +148,9 @@ class LocalHttpServer(ThreadingHTTPServer):
     # stop() waits for requests in flight: an event being queued finishes and gets its answer.
     daemon_threads = False
     block_on_close = True
+    # Parallel clients (a sender's burst, a page's assets) queue up instead of being reset at
+    # socketserver's default backlog of 5.
+    request_queue_size = 128
 
     def __init__(self, app: Any, host: str, port: int, *, stage: str = DEFAULT_STAGE, verbose: bool = False) -> None:
         self.api = LocalApi(app, stage)

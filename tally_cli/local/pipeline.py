@@ -96,6 +96,7 @@ class LocalPipeline:
             TALLY_SITES_TABLE=deployed.sites_table,
             TALLY_EVENTS_TABLE=deployed.events_table,
             TALLY_AGGREGATES_TABLE=deployed.aggregates_table,
+            TALLY_AUTH_TABLE=deployed.auth_table,
             TALLY_DLQ=deployed.dlq_url,
             TALLY_SITE_CACHE_SECONDS="5",  # a rotated key takes effect within seconds locally
             TALLY_ADMIN_PARAMETER=f"/tally/{self.options.stage}/admin",
@@ -120,10 +121,11 @@ class LocalPipeline:
         return provision_admin(aws.client("ssm"), os.environ["TALLY_ADMIN_PARAMETER"])
 
     def _start_http(self) -> None:
-        # app.py is Chalice's entry point at the top level (installed as a module), read as Any.
-        app = importlib.import_module("app").app
+        # The two Chalice entry points (installed as modules), read as Any: on AWS two REST
+        # APIs, here one port (their routes are disjoint).
+        apps = [importlib.import_module(name).app for name in ("app", "dashboard_app.app")]
         self.http = LocalHttpServer(
-            app, self.options.host, self.options.port, stage=self.options.stage, verbose=self.options.verbose
+            apps, self.options.host, self.options.port, stage=self.options.stage, verbose=self.options.verbose
         )
         self.http.start()
 
@@ -148,12 +150,12 @@ class LocalPipeline:
     def _start_redis_worker(self) -> None:
         import redis
 
-        from processor_lambda.pipeline import build_pipeline
-        from processor_lambda.worker import Worker
+        from redis_worker.processing import build_pipeline
+        from redis_worker.worker import MAX_BATCH, Worker
 
         client = redis.Redis.from_url(self.options.redis_url or "", socket_connect_timeout=5, socket_timeout=10)
         stop = threading.Event()
-        worker = Worker(client, build_pipeline(), batch_size=min(self.options.batch_size, 1000), stop_event=stop)
+        worker = Worker(client, build_pipeline(), batch_size=min(self.options.batch_size, MAX_BATCH), stop_event=stop)
         self._spawn("redis-worker", worker.run, stop)
 
     def _start_rollup(self) -> None:

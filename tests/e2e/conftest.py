@@ -6,9 +6,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.iam_fixtures import iam_policies_allow_every_call, iam_recorder
+from tests.support.moto_fixtures import atomic_dynamodb_writes
 from tests.support.servers import free_port
 
-__all__ = ["iam_policies_allow_every_call", "iam_recorder"]
+__all__ = ["atomic_dynamodb_writes", "iam_policies_allow_every_call", "iam_recorder"]
 
 
 @pytest.fixture

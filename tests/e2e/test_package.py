@@ -1,10 +1,11 @@
-"""Build the Lambda zip with ``chalice package`` and serve a real request from it alone.
+"""Build each Lambda zip with ``chalice package`` and serve a real request from it alone.
 
-The project is copied to a temporary directory (Chalice writes ``.chalice/deployments/`` and,
-by importing app.py, bytecode next to the sources), packaged for stage ``dev``, unzipped, and
-then a fresh ``python -I`` with the unzipped code first on sys.path imports the handler named in
-sam.json and answers ``POST /events`` against moto (tests/support/package_driver.py). botocore and boto3
-come from the venv there, as the Lambda runtime provides them.
+A project (the ingest's, the repository root; the dashboard's, dashboard_app/) is copied to a
+temporary directory (Chalice writes ``.chalice/deployments/`` and, by importing app.py, bytecode
+next to the sources), packaged for stage ``dev``, unzipped, and then a fresh ``python -I`` with
+the unzipped code first on sys.path imports the handler named in sam.json and answers, against
+moto, ``POST /events`` (the ingest) or a sign-in (the dashboard) (tests/support/package_driver.py).
+botocore and boto3 come from the venv there, as the Lambda runtime provides them.
 """
 
 import json
@@ -29,10 +30,14 @@ CHALICE = Path(sys.executable).parent / "chalice"
 STAGE = "dev"
 PAGE = "https://shop.example.com/pricing?utm_source=zip"  # a parameter the default allowlist keeps
 
-OUR_PACKAGES = {"ingest_lambda", "processor_lambda", "tally_contract", "dashboard"}
+OUR_PACKAGES = {"ingest_lambda", "processor_lambda", "tally_aggregates", "tally_contract", "tally_store"}
 EXPECTED_TOP_LEVEL = {"app.py", "chalice", "aws_lambda_powertools", "redis", *OUR_PACKAGES}
 # Never shipped: repo-only directories, and what the Lambda runtime already provides.
-FORBIDDEN_TOP_LEVEL = {"tests", "bench", "docs", "infra", ".venv", "venv", ".chalice", "vendor", "boto3", "botocore"}
+FORBIDDEN_TOP_LEVEL = {"tests", "bench", "docs", "infra", ".venv", "venv", ".chalice", "vendor", "boto3", "botocore",
+                       "dashboard_app", "tally_cli", "tally_ops"}  # fmt: skip
+# The function strangers reach carries no dashboard code, nor the dashboard the ingest's.
+DASHBOARD_PACKAGES = {"dashboard", "tally_aggregates", "tally_contract", "tally_store"}
+DASHBOARD_TOP_LEVEL = {"app.py", "chalice", "redis", *DASHBOARD_PACKAGES}
 # The zip is 1.7 MB today; vendoring botocore by mistake would add ~13 MB.
 MAX_ZIP_BYTES = 5 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 25 * 1024 * 1024
@@ -91,9 +96,9 @@ def run_chalice_package(project: Path, out: Path) -> float:
     return elapsed
 
 
-def pinned_requirements() -> dict[str, str]:
+def pinned_requirements(source: Path = ROOT) -> dict[str, str]:
     pins: dict[str, str] = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (source / "requirements.txt").read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             name, sep, version = line.partition("==")
@@ -102,32 +107,46 @@ def pinned_requirements() -> dict[str, str]:
     return pins
 
 
-def check_zip(zip_path: Path, code_dir: Path) -> dict[str, int]:
+INGEST_FILES = ("ingest_lambda/static/t.js",)
+DASHBOARD_FILES = tuple(f"dashboard/static/{asset}" for asset in ("index.html", "login.html", "app.js", "app.css"))
+
+
+def check_zip(
+    zip_path: Path,
+    code_dir: Path,
+    expected: set[str] = EXPECTED_TOP_LEVEL,
+    forbidden: set[str] = FORBIDDEN_TOP_LEVEL | {"dashboard"},
+    files: tuple[str, ...] = INGEST_FILES,
+    source: Path = ROOT,
+) -> dict[str, int]:
     assert zip_path.is_file(), f"chalice package wrote no {zip_path.name}"
     with zipfile.ZipFile(zip_path) as archive:
         names = archive.namelist()
         unzipped_bytes = sum(info.file_size for info in archive.infolist())
         archive.extractall(code_dir)
     top_level = {name.split("/", 1)[0] for name in names}
-    missing = EXPECTED_TOP_LEVEL - top_level
+    missing = expected - top_level
     assert not missing, f"missing from the zip: {sorted(missing)}; top level is {sorted(top_level)}"
-    leaked = top_level & FORBIDDEN_TOP_LEVEL
+    leaked = top_level & forbidden
     assert not leaked, f"must not be in the zip: {sorted(leaked)}"
     bytecode = [name for name in names if "__pycache__/" in name or name.endswith(".pyc")]
     assert not bytecode, f"bytecode in the zip: {bytecode[:10]}"
     test_modules = [name for name in names if re.search(r"(^|/)(conftest|test_[^/]*)\.py$", name)]
     assert not test_modules, f"test modules in the zip: {test_modules[:10]}"
-    assert "ingest_lambda/static/t.js" in names, "the tracking script is not in the zip"
-    for asset in ("index.html", "login.html", "app.js", "app.css"):
-        assert f"dashboard/static/{asset}" in names, f"the dashboard's {asset} is not in the zip"
+    for file in files:
+        assert file in names, f"{file} is not in the zip"
 
     dist_infos = {name.split("/", 1)[0].lower() for name in names if name.split("/", 1)[0].endswith(".dist-info")}
-    for name, version in pinned_requirements().items():
+    for name, version in pinned_requirements(source).items():
         assert f"{name}-{version}.dist-info" in dist_infos, f"{name}=={version} not in the zip: {sorted(dist_infos)}"
     return {"zip_bytes": zip_path.stat().st_size, "unzipped_bytes": unzipped_bytes, "files": len(names)}
 
 
-def check_sam(sam_path: Path) -> dict[str, Any]:
+INGEST_HANDLERS = {"APIHandler": "app.app", "ProcessEvents": "app.process_events", "Rollup": "app.rollup",
+                   "RollupWorker": "app.rollup_worker"}  # fmt: skip
+
+
+def check_sam(sam_path: Path, expected_handlers: dict[str, str] = INGEST_HANDLERS) -> dict[str, Any]:
     """The function definitions: one zip for all, handlers and the API function's environment."""
     template = json.loads(sam_path.read_text())
     functions = {
@@ -136,8 +155,7 @@ def check_sam(sam_path: Path) -> dict[str, Any]:
         if res["Type"] == "AWS::Serverless::Function"
     }
     handlers = {name: props["Handler"] for name, props in functions.items()}
-    assert handlers == {"APIHandler": "app.app", "ProcessEvents": "app.process_events", "Rollup": "app.rollup",
-                        "RollupWorker": "app.rollup_worker"}, handlers  # fmt: skip
+    assert handlers == expected_handlers, handlers
     runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for name, props in functions.items():
         assert props["CodeUri"] == "./deployment.zip", (name, props["CodeUri"])
@@ -211,9 +229,7 @@ def check_request(report: dict[str, Any]) -> None:
     assert job["queue"] == "default" and job["jid"], job
     assert job["args"][0]["url"] == PAGE, job["args"]
     assert job["args"][0]["event_id"] == body["event_id"], (job["args"], body)
-    assert report["handlers"] == {"APIHandler": True, "ProcessEvents": True, "Rollup": True, "RollupWorker": True}, (
-        report["handlers"]
-    )
+    assert report["handlers"] == dict.fromkeys(INGEST_HANDLERS, True), report["handlers"]
 
 
 def test_chalice_package_serves_a_request_from_the_zip_alone(tmp_path: Path) -> None:
@@ -246,6 +262,7 @@ def test_chalice_package_serves_a_request_from_the_zip_alone(tmp_path: Path) -> 
     empty = tmp_path / "cwd"
     empty.mkdir()
     spec = {
+        "app": "ingest",
         "code_dir": str(code_dir),
         "handlers": sam["handlers"],
         "environment": sam["environment"],
@@ -268,3 +285,42 @@ def test_chalice_package_serves_a_request_from_the_zip_alone(tmp_path: Path) -> 
         f"chalice package {package_seconds:.1f}s, "
         f"whole test {time.monotonic() - started:.1f}s"
     )
+
+
+def test_the_dashboard_zip_signs_the_admin_in_from_the_zip_alone(tmp_path: Path) -> None:
+    project = copy_project(tmp_path, ROOT / "dashboard_app")
+    out = tmp_path / "out"
+    run_chalice_package(project, out)
+    code_dir = tmp_path / "unzipped"
+    ingest_only = {"ingest_lambda", "processor_lambda", "aws_lambda_powertools"}
+    sizes = check_zip(out / "deployment.zip", code_dir, DASHBOARD_TOP_LEVEL, FORBIDDEN_TOP_LEVEL | ingest_only,
+                      DASHBOARD_FILES, ROOT / "dashboard_app")  # fmt: skip
+    assert sizes["zip_bytes"] <= MAX_ZIP_BYTES
+    sam = check_sam(out / "sam.json", {"APIHandler": "app.app"})
+    dashboard_pins = pinned_requirements(ROOT / "dashboard_app")
+    assert dashboard_pins.items() <= pinned_requirements().items(), "the apps pin different versions"
+    auth = resources(STAGE)["AuthTable"]["Properties"]
+    assert sam["environment"]["TALLY_AUTH_TABLE"] == auth["TableName"]
+    empty = tmp_path / "cwd"
+    empty.mkdir()
+    watched = ["app", "chalice", "dashboard", "dashboard.sessions_dynamodb", "tally_contract", *FROM_RUNTIME]
+    spec = {
+        "app": "dashboard",
+        "code_dir": str(code_dir),
+        "handlers": sam["handlers"],
+        "environment": sam["environment"],
+        "api_stage": sam["api_stage"],
+        "auth_table": {key: auth[key] for key in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode")},
+        "packages": sorted(DASHBOARD_PACKAGES),
+        "runtime_provided": sorted(RUNTIME_PROVIDED),
+        "watched": watched,
+    }
+    report = run_driver(spec, empty)
+    for name in watched[: -len(FROM_RUNTIME)]:
+        assert Path(report["modules"][name]).is_relative_to(code_dir), (name, report["modules"][name])
+    assert report["form"]["statusCode"] == 200, report["form"]
+    response = report["response"]
+    assert response["statusCode"] == 303, response
+    assert "tally_session=s." in response["headers"]["Set-Cookie"], response["headers"]
+    assert not report["import_errors"], report["import_errors"]
+    print(f"\ndashboard deployment.zip: {sizes['zip_bytes']:,} bytes ({sizes['files']} files)")

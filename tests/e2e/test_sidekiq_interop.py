@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 
 from ingest_lambda import runtime
-from ingest_lambda.ratelimit import RateLimiter
 from ingest_lambda.settings import Settings
 from processor_lambda.sqs_handler import SqsBatchHandler
-from processor_lambda.worker import Worker
+from redis_worker.worker import Worker
 from tally_contract import envelope, wire
 from tally_contract.envelope import JobOptions
 from tally_contract.queues.redis_queue import RedisQueue
@@ -43,10 +42,7 @@ EVENTS = [
 def test_real_sidekiq_runs_what_tally_ingest_queued(redis_url: str, redis_client: Any, activejob: bool) -> None:
     require_sidekiq()
     harness = make_ingest(queue=RedisQueue(redis_client))
-    clock = lambda: harness.now[0]  # noqa: E731
-    rt = runtime.configure(settings=Settings(job=JobOptions(activejob=activejob)), queue=harness.queue,
-                           sites=harness.sites, clock=clock)  # fmt: skip
-    rt.limiter = RateLimiter(clock=clock)
+    harness.activate(Settings(job=JobOptions(activejob=activejob)))
     try:
         for event in EVENTS:
             assert harness.post(event, headers={"User-Agent": "Mozilla/5.0 (X11)"}).status == 202

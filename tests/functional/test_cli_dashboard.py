@@ -17,7 +17,7 @@ from tests.support.servers import free_port
 __all__ = ["isolated"]  # autouse: no local state, an empty config file, the environment restored
 
 ROOT = Path(__file__).resolve().parents[2]
-PARAMETER = "/tally/dev/admin"  # what .chalice/config.json gives the dev stage's functions
+PARAMETER = "/tally/dev/admin"  # what dashboard_app/.chalice/config.json gives the dev stage's dashboard
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +97,8 @@ def test_unknown_stage_and_no_checkout_are_one_line_errors(tmp_path: Path, monke
     assert_one_line_error(run("dashboard", "password", "--stage", "staging"), "no stage 'staging'")
     assert_one_line_error(run("dashboard", "password"), "--stage")
     monkeypatch.chdir(tmp_path)
-    assert_one_line_error(run("dashboard", "password", "--stage", "dev"), "cannot read .chalice/config.json")
+    no_checkout = run("dashboard", "password", "--stage", "dev")
+    assert_one_line_error(no_checkout, "cannot read dashboard_app/.chalice/config.json")
 
 
 def test_an_unreachable_endpoint_is_a_one_line_error() -> None:

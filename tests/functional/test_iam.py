@@ -1,15 +1,19 @@
 """Least privilege, both ways.
 
-Every test of the suite already fails when a handler makes an AWS call its function's policy
-does not allow (the autouse fixture in conftest.py, tests/support/iam_audit.py). This module runs every
+Every functional and end-to-end test already fails when a handler makes an AWS call its
+function's policy does not allow (the autouse fixture of tests/support/iam_fixtures.py,
+tests/support/iam_audit.py). This module runs every
 path that touches AWS (ingest, health, a processor batch with good, poison, oversized and
-failing jobs, a second processor instance, the rollup) against the stack of each stage, and
-fails when a policy grants an action on a resource that no path used: a grant nobody needs.
+failing jobs, a second processor instance, the rollup, every dashboard route and sign-in)
+against the stack of each stage, and fails when a policy grants an action on a resource that
+no path used: a grant nobody needs. And each function's log grants name its own log group, and
+the function strangers reach holds nothing of the dashboard's.
 """
 
 import base64
 import os
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -17,31 +21,20 @@ from processor_lambda import entry
 from tally_contract import envelope
 from tally_contract.envelope import JobOptions
 from tests.support import iam_audit
+from tests.support.dashboard_harness import cookie_value
 from tests.support.jobs import tally_job
 from tests.support.stack import Stack, deployed
 
 # Grants the code never exercises because AWS uses them on the function's behalf: the Lambda
 # runtime writes the logs; the SQS event source mapping polls and deletes with the role of
 # the function it invokes.
+LOGS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 USED_BY_AWS = {
-    "api_handler": {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
-    "rollup": {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
-    "rollup_worker": {
-        "logs:CreateLogGroup",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-    },
-    "process_events": {
-        "logs:CreateLogGroup",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-    },
+    "api_handler": LOGS,
+    "rollup": LOGS,
+    "dashboard": LOGS,
+    "rollup_worker": LOGS | {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+    "process_events": LOGS | {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
 }
 
 
@@ -49,17 +42,83 @@ USED_BY_AWS = {
 NO_RESOURCE_LEVEL = {"cloudwatch:GetMetricStatistics"}
 
 
-def test_policies_name_no_wildcard_beyond_logs_and_xray() -> None:
+def test_policies_name_no_wildcard_beyond_log_streams() -> None:
     for stage in iam_audit.STAGES:
         for function in iam_audit.FUNCTIONS:
             for sid, actions, resources in iam_audit.statements(iam_audit.policy(function, stage)):
                 assert all("*" not in action for action in actions), (stage, function, sid)
-                if all(a.startswith(("logs:", "xray:")) or a in NO_RESOURCE_LEVEL for a in actions):
-                    continue
+                if all(a.startswith("logs:") or a in NO_RESOURCE_LEVEL for a in actions):
+                    continue  # logs: test_each_function_logs_only_to_its_own_log_group
                 for resource in resources:
                     name = resource.rsplit(":", 1)[-1]
                     named = f"tally-{stage}-" in name or name.startswith(f"parameter/tally/{stage}/")
                     assert "*" not in name and named, (stage, function, sid, resource)
+
+
+def test_each_function_logs_only_to_its_own_log_group() -> None:
+    """The log grants name the function's own group (its streams under ``:*``), under the
+    name `chalice deploy` gives the function, and sit in a statement of their own."""
+    for stage in iam_audit.STAGES:
+        names = deployed_function_names(stage)
+        for function in iam_audit.FUNCTIONS:
+            assert names[function] == iam_audit.function_name(function, stage)
+            group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{names[function]}"
+            logs = [(actions, resources) for _, actions, resources in iam_audit.statements(
+                iam_audit.policy(function, stage)) if any(a.startswith("logs:") for a in actions)]  # fmt: skip
+            assert len(logs) == 1, (stage, function, logs)
+            (actions, resources) = logs[0]
+            assert set(actions) == LOGS and set(resources) == {group, f"{group}:*"}, (stage, function, resources)
+            for other in set(names.values()) - {names[function]}:
+                stream = f"arn:aws:logs:us-east-1:{iam_audit.ACCOUNT}:log-group:/aws/lambda/{other}:log-stream:x"
+                assert not iam_audit.allowed(iam_audit.policy(function, stage), "logs:PutLogEvents", stream)
+
+
+def deployed_function_names(stage: str) -> dict[str, str]:
+    """Each function's name from Chalice's own deploy planner (what `chalice deploy` creates)."""
+    from chalice.config import Config
+    from chalice.deploy.appgraph import ApplicationGraphBuilder
+    from chalice.deploy.models import LambdaFunction
+
+    from app import app
+    from dashboard_app.app import app as dashboard
+
+    names = {}
+    for project, chalice_app in (("ingest", app), ("dashboard", dashboard)):
+        params = {"chalice_app": chalice_app, "project_dir": str(iam_audit.PROJECTS[project])}
+        config = Config(chalice_stage=stage, user_provided_params=params, config_from_disk=iam_audit.CONFIGS[project])
+        pending: list[Any] = [ApplicationGraphBuilder().build(config, stage)]
+        while pending:  # the functions hang off the REST API, the event source and the schedule
+            resource = pending.pop()
+            pending += resource.dependencies()
+            if isinstance(resource, LambdaFunction):
+                function = "dashboard" if project == "dashboard" else resource.resource_name
+                names[function] = resource.function_name
+    return names
+
+
+def test_the_function_strangers_reach_cannot_read_the_admin_secret_or_touch_the_dlq() -> None:
+    region = f"us-east-1:{iam_audit.ACCOUNT}"
+    for stage in iam_audit.STAGES:
+        ingest = iam_audit.policy("api_handler", stage)
+        dlq = f"arn:aws:sqs:{region}:tally-{stage}-events-dlq"
+        refused = [("ssm:GetParameter", f"arn:aws:ssm:{region}:parameter/tally/{stage}/admin")]
+        refused += [(action, dlq) for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage",
+                                                   "sqs:GetQueueAttributes", "sqs:PurgeQueue")]  # fmt: skip
+        refused += [(f"dynamodb:{action}", f"arn:aws:dynamodb:{region}:table/tally-{stage}-{table}")
+                    for action in ("GetItem", "Query", "Scan", "PutItem") for table in ("auth", "aggregates", "events",
+                                                                                        "sites")
+                    if table != "aggregates" or action in ("Query", "Scan")]  # fmt: skip
+        refused += [("sqs:ReceiveMessage", f"arn:aws:sqs:{region}:tally-{stage}-events")]
+        for action, arn in refused:
+            assert not iam_audit.allowed(ingest, action, arn), (stage, action, arn)
+        granted = {a for _, actions, _ in iam_audit.statements(ingest) for a in actions}
+        assert granted == LOGS | {"sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "dynamodb:Query",
+                                  "dynamodb:GetItem", "dynamodb:PutItem"}  # fmt: skip
+        # The aggregates table only for the daily salts (ingest computes visitor ids before
+        # queueing): GetItem and PutItem of the items whose key is "salt", nothing else of it.
+        (salts,) = [s for s in ingest["Statement"] if "aggregates" in str(s["Resource"])]
+        assert sorted(salts["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem"]
+        assert salts["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["salt"]}}
 
 
 def exercise_every_path(stack: Stack) -> None:
@@ -105,15 +164,24 @@ def exercise_every_path(stack: Stack) -> None:
 
 
 def exercise_the_dashboard(stack: Stack) -> None:
-    """Every read API call and the DLQ redrive (the poison job above is in the DLQ)."""
+    """Every read API call, the DLQ redrive (the poison job above is in the DLQ), a failed and
+    a good login, a page read with the session and the logout."""
     import os
 
     from dashboard import runtime
     from dashboard.auth import provision_admin
 
-    provision_admin(stack.client("ssm"), os.environ["TALLY_ADMIN_PARAMETER"])
+    password = provision_admin(stack.client("ssm"), os.environ["TALLY_ADMIN_PARAMETER"])
     token = runtime.get().authenticator().issue("t", "admin", 600)
     runtime.reset()  # so the app's own first request reads the credentials, under its policy
+    assert sign_in(stack, "wrong", "198.51.100.1").status == 401
+    assert sign_in(stack, "wrong", "198.51.100.1").status == 429
+    session = cookie_value(sign_in(stack, password, "198.51.100.2"), "tally_session")
+    page = stack.get("/dashboard", headers={"Cookie": f"tally_session={session}"})
+    assert page.status == 200
+    csrf = page.body.decode().split('name="csrf" content="', 1)[1].split('"', 1)[0]
+    form = {"Cookie": f"tally_session={session}", "Content-Type": "application/x-www-form-urlencoded"}
+    assert stack.request("POST", "/dashboard/logout", body=f"csrf={csrf}".encode(), headers=form).status == 303
     auth = {"Authorization": f"Bearer {token}"}
     hour = {"site": "shop", "from": "2026-11-23T13", "to": "2026-11-23T14", "granularity": "h"}
     reads = [("/stats/sites", None), ("/stats/series", hour), ("/stats/top", {**hour, "by": "page"}),
@@ -124,6 +192,15 @@ def exercise_the_dashboard(stack: Stack) -> None:
     headers = {**auth, "Content-Type": "application/json"}
     response = stack.request("POST", "/admin/dlq/redrive", body=b"{}", headers=headers)
     assert response.status == 200 and response.json()["moved"] >= 1, response.body
+
+
+def sign_in(stack: Stack, password: str, source_ip: str) -> Any:
+    form = stack.get("/dashboard/login")
+    nonce = cookie_value(form, "tally_login")
+    csrf = form.body.decode().split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"tally_login={nonce}"}
+    body = urlencode({"csrf": csrf, "password": password}).encode()
+    return stack.request("POST", "/dashboard/login", body=body, headers=headers, source_ip=source_ip)
 
 
 def _fail(arguments: list[Any], job: Any) -> None:

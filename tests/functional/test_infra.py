@@ -48,13 +48,16 @@ def test_the_rollup_queue_redrives_and_outlasts_its_worker() -> None:
 
 def test_tables_are_on_demand_recoverable_encrypted_and_expire() -> None:
     tables = _of_type("AWS::DynamoDB::Table")
-    assert set(tables) == {"SitesTable", "EventsTable", "AggregatesTable"}
+    assert set(tables) == {"SitesTable", "EventsTable", "AggregatesTable", "AuthTable"}
     for name, props in tables.items():
         assert props["BillingMode"] == "PAY_PER_REQUEST", name
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
         assert props["SSESpecification"] == {"SSEEnabled": True}, name
     for name in ("EventsTable", "AggregatesTable"):
         assert tables[name]["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    # Sessions and login backoff expire too; pk/sk leave room for users and API tokens.
+    assert tables["AuthTable"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert [k["AttributeName"] for k in tables["AuthTable"]["KeySchema"]] == ["pk", "sk"]
 
 
 def test_every_alarm_pages_the_topic_and_the_email_is_optional() -> None:
@@ -104,6 +107,7 @@ def test_config_names_follow_the_template_per_stage() -> None:
         assert env["TALLY_QUEUE_URL"] == "sqs://" + queue.replace("${Stage}", stage)
         assert env["TALLY_DLQ"] == f"tally-{stage}-events-dlq"
         assert env["TALLY_SITES_TABLE"] == f"tally-{stage}-sites"
+        assert env["TALLY_AUTH_TABLE"] == f"tally-{stage}-auth"
         params = (ROOT / "infra" / "stages" / f"{stage}.params").read_text()
         assert re.search(r"^ApiThrottleRate=\d+$", params, re.M) and re.search(r"^ApiThrottleBurst=\d+$", params, re.M)
 

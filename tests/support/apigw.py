@@ -8,8 +8,22 @@ media types would send.
 import base64
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+DASHBOARD_PATHS = ("/dashboard/", "/stats/", "/admin/")
+
+
+def app_for(path: str) -> Any:
+    """The Chalice app that serves ``path``, as API Gateway routes it: the dashboard's
+    (dashboard_app/app.py, its own REST API on AWS) or the ingest's (app.py)."""
+    if path == "/dashboard" or path.startswith(DASHBOARD_PATHS):
+        from dashboard_app.app import app as dashboard
+
+        return dashboard
+    from app import app
+
+    return app
 
 
 @dataclass
@@ -77,30 +91,30 @@ def rest_event(
 
 
 def route_of(path: str) -> tuple[str, dict[str, str] | None]:
-    """The app's route a path matches, as API Gateway resolves it (``/v1/{call}``, a trailing
-    slash dropped), with its captured parameters; an unknown path is its own resource."""
-    global _matcher
-    if _matcher is None:
-        from chalice.local import RouteMatcher
+    """The route of the app serving ``path`` (app_for) that the path matches, as API Gateway
+    resolves it (``/v1/{call}``, a trailing slash dropped), with its captured parameters; an
+    unknown path is its own resource."""
+    from chalice.local import RouteMatcher
 
-        from app import app
-
-        _matcher = RouteMatcher(list(app.routes))
+    app = app_for(path)
+    if id(app) not in _matchers:
+        _matchers[id(app)] = RouteMatcher(list(app.routes))
     try:
-        match = _matcher.match_route(path)
+        match = _matchers[id(app)].match_route(path)
     except ValueError:
         return path, None
     return match.route, match.captured or None
 
 
-_matcher: Any = None
+_matchers: dict[int, Any] = {}
 
 
 @dataclass
 class HttpResponse:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-case names; a repeated header's values joined by newlines
     body: bytes
+    header_list: list[tuple[str, str]] = field(default_factory=list)  # every header as sent
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -109,5 +123,9 @@ class HttpResponse:
 def decode_response(response: dict[str, Any]) -> HttpResponse:
     body = response.get("body") or ""
     raw = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")
-    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-    return HttpResponse(response["statusCode"], headers, raw)
+    pairs = [(k.lower(), str(v)) for k, v in (response.get("headers") or {}).items()]
+    pairs += [(k.lower(), str(v)) for k, values in (response.get("multiValueHeaders") or {}).items() for v in values]
+    headers: dict[str, str] = {}
+    for name, value in pairs:
+        headers[name] = f"{headers[name]}\n{value}" if name in headers else value
+    return HttpResponse(response["statusCode"], headers, raw, pairs)

@@ -2,17 +2,19 @@
 admin parameter made by ``provision_admin``, requests through the Chalice app as Lambda gets
 them."""
 
+import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode
 
 from dashboard import runtime
-from dashboard.auth import LoginThrottle, provision_admin
+from dashboard.auth import provision_admin
 from dashboard.pipeline_edge import SqsPipeline
+from dashboard.sessions_dynamodb import DynamoAuthStore
 from dashboard.stats import Stats
-from tests.support.apigw import HttpResponse, LambdaContext, decode_response, rest_event
-from tests.support.infra import create_queues
+from tests.support.apigw import HttpResponse, LambdaContext, app_for, decode_response, rest_event
+from tests.support.infra import create_queues, create_table
 from tests.support.processor_harness import Processor, make_processor
 
 PARAMETER = "/tally/test/admin"
@@ -38,13 +40,11 @@ class Board:
         body: bytes | None = None,
         source_ip: str = "203.0.113.9",
     ) -> HttpResponse:
-        from app import app
-
         event = rest_event(method, path, body=body, headers=headers, query=query, source_ip=source_ip)
         if path.startswith(STATIC):  # API Gateway names the matched resource and its parameters
             event["resource"] = event["requestContext"]["resourcePath"] = STATIC + "{name}"
             event["pathParameters"] = {"name": path.removeprefix(STATIC)}
-        return decode_response(app(event, LambdaContext()))
+        return decode_response(app_for(path)(event, LambdaContext()))
 
     def login(self, password: str | None = None, source_ip: str = "203.0.113.9") -> HttpResponse:
         form = self.request("GET", "/dashboard/login")
@@ -70,8 +70,11 @@ class Board:
 
 
 def cookie_value(response: HttpResponse, name: str) -> str:
-    jar: SimpleCookie = SimpleCookie(response.headers.get("set-cookie", ""))
-    return jar[name].value
+    for header in response.headers.get("set-cookie", "").splitlines():
+        jar: SimpleCookie = SimpleCookie(header)
+        if name in jar:
+            return jar[name].value
+    raise KeyError(name)
 
 
 def make_board(boto: Any) -> Board:
@@ -80,14 +83,16 @@ def make_board(boto: Any) -> Board:
     sqs, ssm = boto.client("sqs"), boto.client("ssm")
     queues = create_queues(sqs, "test")
     password = provision_admin(ssm, PARAMETER)
-    clock = [0.0]
+    clock = [time.time()]
+    auth_table = create_table(dynamodb, "test", "AuthTable")
     runtime.configure(
         runtime.Runtime(
             Stats(proc.store, proc.sites),
             PARAMETER,
             pipeline=SqsPipeline("tally-test-events", "tally-test-events-dlq"),
-            throttle=LoginThrottle(clock=lambda: clock[0]),
             ssm=ssm,
+            auth_store=DynamoAuthStore(auth_table, client=dynamodb),
+            clock=lambda: clock[0],
         )
     )
     return Board(proc, password, queues, sqs, ssm, clock)

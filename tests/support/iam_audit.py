@@ -1,10 +1,11 @@
 """Record the AWS operations each Lambda function performs and hold them against its IAM policy.
 
 Every botocore call goes through ``BaseClient._make_api_call``; while the tests run it is
-wrapped, and a call made inside one of app.py's handlers (a Chalice middleware sets ``FUNCTION``
-around each) is recorded as (function, IAM action, resource ARN). The ARN is rewritten to every
-stage in ``.chalice/config.json`` through the naming convention ``tally-<stage>-<name>``, so a
-test that uses ``tally-test-events`` checks ``tally-dev-events`` and ``tally-prod-events``.
+wrapped, and a call made inside a handler of app.py or dashboard_app/app.py (a Chalice
+middleware sets ``FUNCTION`` around each) is recorded as (function, IAM action, resource ARN).
+The ARN is rewritten to every stage in ``.chalice/config.json`` through the naming convention
+``tally-<stage>-<name>``, so a test that uses ``tally-test-events`` checks ``tally-dev-events``
+and ``tally-prod-events``.
 """
 
 import contextvars
@@ -16,9 +17,19 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+# The two Chalice projects: the ingest (with the processor and the rollup) and the dashboard.
+PROJECTS = {"ingest": ROOT, "dashboard": ROOT / "dashboard_app"}
+CONFIGS = {name: json.loads((path / ".chalice" / "config.json").read_text()) for name, path in PROJECTS.items()}
+CONFIG = CONFIGS["ingest"]
 STAGES = tuple(CONFIG["stages"])
-FUNCTIONS = ("api_handler", "process_events", "rollup", "rollup_worker")
+# Every Lambda function: its project and its name under the stage's lambda_functions.
+FUNCTIONS = {
+    "api_handler": ("ingest", "api_handler"),
+    "process_events": ("ingest", "process_events"),
+    "rollup": ("ingest", "rollup"),
+    "rollup_worker": ("ingest", "rollup_worker"),
+    "dashboard": ("dashboard", "api_handler"),
+}
 
 FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("tally_lambda_function", default=None)
 # Pool threads see it too: tally_contract.pools hands the caller's context to each task.
@@ -100,8 +111,16 @@ def resource_arns(service: str, region: str, params: dict[str, Any]) -> Iterator
 
 
 def policy(function: str, stage: str) -> dict[str, Any]:
-    name = CONFIG["stages"][stage]["lambda_functions"][function]["iam_policy_file"]
-    return json.loads((ROOT / ".chalice" / name).read_text())  # type: ignore[no-any-return]
+    project, key = FUNCTIONS[function]
+    name = CONFIGS[project]["stages"][stage]["lambda_functions"][key]["iam_policy_file"]
+    return json.loads((PROJECTS[project] / ".chalice" / name).read_text())  # type: ignore[no-any-return]
+
+
+def function_name(function: str, stage: str) -> str:
+    """The function's name as `chalice deploy` gives it (so its log group, /aws/lambda/<name>)."""
+    project, key = FUNCTIONS[function]
+    app_name = CONFIGS[project]["app_name"]
+    return f"{app_name}-{stage}" if key == "api_handler" else f"{app_name}-{stage}-{key}"
 
 
 def _pattern(glob: str, *, case: bool) -> re.Pattern[str]:
@@ -152,21 +171,26 @@ def install(recorder: Recorder) -> Any:
     return original
 
 
-def attribute_middleware(event: Any, get_response: Any) -> Any:
-    """Chalice middleware: every AWS call under a handler belongs to that handler's function."""
-    from chalice.app import CloudWatchEvent, Request, SQSEvent
+def attribute_middleware(http_function: str) -> Any:
+    """A Chalice middleware: every AWS call under a handler belongs to that handler's function
+    (``http_function`` for the app's API routes)."""
 
-    if isinstance(event, Request):
-        function = "api_handler"
-    elif isinstance(event, SQSEvent):
-        name = str(getattr(event.context, "function_name", ""))
-        function = "rollup_worker" if name.endswith("rollup_worker") else "process_events"
-    elif isinstance(event, CloudWatchEvent):
-        function = "rollup"
-    else:
-        raise AssertionError(f"no Lambda function for {type(event).__name__}")
-    token = FUNCTION.set(function)
-    try:
-        return get_response(event)
-    finally:
-        FUNCTION.reset(token)
+    def middleware(event: Any, get_response: Any) -> Any:
+        from chalice.app import CloudWatchEvent, Request, SQSEvent
+
+        if isinstance(event, Request):
+            function = http_function
+        elif isinstance(event, SQSEvent):
+            name = str(getattr(event.context, "function_name", ""))
+            function = "rollup_worker" if name.endswith("rollup_worker") else "process_events"
+        elif isinstance(event, CloudWatchEvent):
+            function = "rollup"
+        else:
+            raise AssertionError(f"no Lambda function for {type(event).__name__}")
+        token = FUNCTION.set(function)
+        try:
+            return get_response(event)
+        finally:
+            FUNCTION.reset(token)
+
+    return middleware

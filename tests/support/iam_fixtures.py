@@ -10,15 +10,18 @@ import pytest
 
 @pytest.fixture(scope="session")
 def iam_recorder() -> Iterator[Any]:
-    """Every AWS call made inside one of app.py's handlers, by function (tests/support/iam_audit.py)."""
+    """Every AWS call made inside a handler of either app (app.py, dashboard_app/app.py), by
+    function (tests/support/iam_audit.py)."""
     from botocore.client import BaseClient
 
     from app import app
+    from dashboard_app.app import app as dashboard_app
     from tests.support import iam_audit
 
     recorder = iam_audit.Recorder()
     original = iam_audit.install(recorder)
-    app.register_middleware(iam_audit.attribute_middleware, "all")
+    app.register_middleware(iam_audit.attribute_middleware("api_handler"), "all")
+    dashboard_app.register_middleware(iam_audit.attribute_middleware("dashboard"), "all")
     yield recorder
     BaseClient._make_api_call = original
 

@@ -54,14 +54,17 @@ class Ingest:
         query = {"key": self.site.write_key if key == "site" else key} if key else None
         return self.request("POST", "/events", body=body, headers=merged, query=query, **kwargs)
 
-    def activate(self) -> None:
-        """Point the ingest runtime at this harness's queue, sites and clock."""
+    def activate(self, settings: Any = None) -> None:
+        """Point the ingest runtime at this harness's queue, sites and clock (and ``settings``,
+        an ingest_lambda.settings.Settings, when given)."""
         from ingest_lambda import runtime
         from ingest_lambda.ratelimit import RateLimiter
         from ingest_lambda.settings import Settings
 
         clock = lambda: self.now[0]  # noqa: E731
-        rt = runtime.configure(settings=Settings(), queue=self.queue, sites=self.sites, salts=self.salts, clock=clock)
+        rt = runtime.configure(
+            settings=settings or Settings(), queue=self.queue, sites=self.sites, salts=self.salts, clock=clock
+        )
         rt.limiter = RateLimiter(clock=clock)
 
     def salt(self, day: str) -> bytes:

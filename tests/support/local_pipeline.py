@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.support.apigw import LambdaContext, decode_response, rest_event
+from tests.support.apigw import LambdaContext, app_for, decode_response, rest_event
 from tests.support.infra import create_queues, create_table
 from tests.support.servers import free_port
 
@@ -27,8 +27,6 @@ class ChaliceHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
-        from app import app
-
         path, _, raw_query = self.path.partition("?")
         from urllib.parse import parse_qsl
 
@@ -41,9 +39,9 @@ class ChaliceHandler(BaseHTTPRequestHandler):
         event = rest_event(
             self.command, path, body=body, headers=headers, query=query, source_ip=self.client_address[0]
         )
-        response = decode_response(app(event, LambdaContext()))
+        response = decode_response(app_for(path)(event, LambdaContext()))
         self.send_response(response.status)
-        for name, value in response.headers.items():
+        for name, value in response.header_list:
             if name not in ("content-length", "connection"):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
@@ -189,7 +187,7 @@ def _provision(clients: dict[str, Any], site: Any) -> str:
 
     tables = {
         name: create_table(clients["dynamodb"], STAGE, name)
-        for name in ("SitesTable", "EventsTable", "AggregatesTable")
+        for name in ("SitesTable", "EventsTable", "AggregatesTable", "AuthTable")
     }
     queues = create_queues(clients["sqs"], STAGE)
     DynamoSites(tables["SitesTable"], client=clients["dynamodb"]).put(site)
@@ -197,5 +195,6 @@ def _provision(clients: dict[str, Any], site: Any) -> str:
         TALLY_QUEUE_URL=f"sqs://tally-{STAGE}-events", TALLY_DLQ=f"tally-{STAGE}-events-dlq",
         TALLY_SITES_TABLE=tables["SitesTable"], TALLY_EVENTS_TABLE=tables["EventsTable"],
         TALLY_AGGREGATES_TABLE=tables["AggregatesTable"], TALLY_ADMIN_PARAMETER=PARAMETER, TALLY_STAGE=STAGE,
+        TALLY_AUTH_TABLE=tables["AuthTable"],
     )  # fmt: skip
     return queues["EventsQueue"]

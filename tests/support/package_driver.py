@@ -9,10 +9,12 @@ and what the Lambda runtime ships.
 
 Input is one JSON argument (``sys.argv[1]``): ``code_dir`` (the unzipped zip), ``handlers``
 (sam.json's function name -> handler string, ``APIHandler`` among them), ``environment`` (the API
-function's variables from sam.json), ``queue_name`` and ``tables`` (create_table arguments of the
-sites and aggregates tables) from infra/template.yaml, ``url`` (the event's page), ``packages``
-(our top-level packages, every module of which must import from the zip) and
-``runtime_provided`` (top-level modules the Lambda runtime ships).
+function's variables from sam.json), ``packages`` (our top-level packages, every module of which
+must import from the zip), ``runtime_provided`` (top-level modules the Lambda runtime ships) and
+``app``: ``ingest`` with ``queue_name`` and ``tables`` (create_table arguments of the sites and
+aggregates tables) from
+infra/template.yaml and ``url`` (the event's page): POST /events; or ``dashboard`` with
+``auth_table``: the login form, then a sign-in with the admin password.
 """
 
 import base64
@@ -55,14 +57,16 @@ def step(name: str) -> Iterator[None]:
         raise SystemExit(1) from exc
 
 
-def rest_event(path: str, body: bytes, headers: dict[str, str], query: dict[str, str], stage: str) -> dict[str, Any]:
-    """POST as API Gateway's REST proxy sends it when every media type is binary (tests/support/apigw.py),
-    ``stage`` being the API Gateway stage sam.json deploys."""
+def rest_event(
+    path: str, body: bytes, headers: dict[str, str], query: dict[str, str], stage: str, method: str = "POST"
+) -> dict[str, Any]:
+    """A request as API Gateway's REST proxy sends it when every media type is binary
+    (tests/support/apigw.py), ``stage`` being the API Gateway stage sam.json deploys."""
     request_id = str(uuid.uuid4())
     return {
         "resource": path,
         "path": path,
-        "httpMethod": "POST",
+        "httpMethod": method,
         "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": query,
@@ -72,7 +76,7 @@ def rest_event(path: str, body: bytes, headers: dict[str, str], query: dict[str,
         "requestContext": {
             "resourceId": "abc123",
             "resourcePath": path,
-            "httpMethod": "POST",
+            "httpMethod": method,
             "extendedRequestId": request_id,
             "requestTime": "23/Nov/2026:12:00:00 +0000",
             "path": f"/{stage}{path}",
@@ -145,41 +149,70 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     report["refused_imports"] = sorted(guard.refused)
 
     with step("start moto (from the runtime's site-packages)"):
-        import boto3
+        import boto3  # noqa: F401 - from the runtime's site-packages, before the mock
         from moto import mock_aws
 
     with mock_aws():
-        with step("create the queue and the tables"):
-            sqs = boto3.client("sqs", region_name="us-east-1")
-            queue_url = sqs.create_queue(QueueName=spec["queue_name"])["QueueUrl"]
-            for table in spec["tables"]:
-                boto3.client("dynamodb", region_name="us-east-1").create_table(**table)
-
-        with step("put a site with the zip's tally_contract"):
-            from tally_contract import sites, sites_dynamodb
-
-            site = sites.create("shop", origins=(ORIGIN,)).site
-            sites_dynamodb.DynamoSites(os.environ["TALLY_SITES_TABLE"]).put(site)
-
-        with step("handle POST /events"):
-            body = json.dumps({"url": spec["url"], "name": "pageview"}).encode()
-            headers = {"Content-Type": "application/json", "Origin": ORIGIN, "User-Agent": "package-test/1.0"}
-            event = rest_event("/events", body, headers, {"key": site.write_key}, spec["api_stage"])
-            response = handlers["APIHandler"](event, LambdaContext())
-            raw = response.get("body") or ""
-            decoded = base64.b64decode(raw).decode("utf-8", "replace") if response.get("isBase64Encoded") else raw
-            report["response"] = {
-                "statusCode": response.get("statusCode"),
-                "headers": response.get("headers") or {},
-                "body": decoded,
-            }
-
-        with step("read the queue"):
-            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-            report["messages"] = [m["Body"] for m in messages.get("Messages", [])]
+        serve = serve_dashboard if spec["app"] == "dashboard" else serve_ingest
+        report.update(serve(spec, handlers["APIHandler"]))
 
     report["modules"] = origins(spec["watched"])
     return report
+
+
+def serve_ingest(spec: dict[str, Any], handler: Callable[..., Any]) -> dict[str, Any]:
+    import boto3
+
+    with step("create the queue and the tables"):
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue_url = sqs.create_queue(QueueName=spec["queue_name"])["QueueUrl"]
+        for table in spec["tables"]:
+            boto3.client("dynamodb", region_name="us-east-1").create_table(**table)
+
+    with step("put a site with the zip's tally_contract"):
+        from tally_contract import sites, sites_dynamodb
+
+        site = sites.create("shop", origins=(ORIGIN,)).site
+        sites_dynamodb.DynamoSites(os.environ["TALLY_SITES_TABLE"]).put(site)
+
+    with step("handle POST /events"):
+        body = json.dumps({"url": spec["url"], "name": "pageview"}).encode()
+        headers = {"Content-Type": "application/json", "Origin": ORIGIN, "User-Agent": "package-test/1.0"}
+        response = decoded(handler(rest_event("/events", body, headers, {"key": site.write_key}, spec["api_stage"]),
+                                   LambdaContext()))  # fmt: skip
+
+    with step("read the queue"):
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    return {"response": response, "messages": [m["Body"] for m in messages.get("Messages", [])]}
+
+
+def serve_dashboard(spec: dict[str, Any], handler: Callable[..., Any]) -> dict[str, Any]:
+    import boto3
+
+    with step("create the auth table and the admin parameter with the zip's dashboard.auth"):
+        boto3.client("dynamodb", region_name="us-east-1").create_table(**spec["auth_table"])
+        from dashboard.auth import provision_admin
+
+        password = provision_admin(boto3.client("ssm", region_name="us-east-1"), os.environ["TALLY_ADMIN_PARAMETER"])
+
+    with step("handle GET /dashboard/login"):
+        form = decoded(handler(rest_event("/dashboard/login", b"", {}, {}, spec["api_stage"], "GET"), LambdaContext()))
+
+    with step("handle POST /dashboard/login"):
+        nonce = form["headers"]["Set-Cookie"].split(";", 1)[0]
+        csrf = form["body"].split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        body = f"csrf={csrf}&password={password}".encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": nonce}
+        login = decoded(handler(rest_event("/dashboard/login", body, headers, {}, spec["api_stage"]), LambdaContext()))
+    return {"form": form, "response": login}
+
+
+def decoded(response: dict[str, Any]) -> dict[str, Any]:
+    raw = response.get("body") or ""
+    body = base64.b64decode(raw).decode("utf-8", "replace") if response.get("isBase64Encoded") else raw
+    headers = {**(response.get("headers") or {}),
+               **{k: "\n".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()}}  # fmt: skip
+    return {"statusCode": response.get("statusCode"), "headers": headers, "body": body}
 
 
 def import_all(code_dir: str, packages: list[str]) -> dict[str, str]:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tally_contract.sites import NewSite, create
-from tests.support.apigw import HttpResponse, LambdaContext, decode_response, rest_event
-from tests.support.iam_audit import CONFIG
+from tests.support.apigw import HttpResponse, LambdaContext, app_for, decode_response, rest_event
+from tests.support.iam_audit import CONFIG, CONFIGS
 from tests.support.infra import TEMPLATE
 from tests.support.sqs_events import receive_records
 
@@ -55,11 +55,9 @@ class Stack:
         return self.request("GET", path, **kwargs)
 
     def request(self, method: str, path: str, **kwargs: Any) -> HttpResponse:
-        """Any route, ``kwargs`` as tests.support.apigw.rest_event takes them (body, headers, query)."""
-        from app import app
-
+        """Any route of either app, ``kwargs`` as tests.support.apigw.rest_event takes them (body, headers, query)."""
         event = rest_event(method, path, stage=self.api_stage, **kwargs)
-        return decode_response(app(event, LambdaContext(function_name=f"tally-{self.stage}")))
+        return decode_response(app_for(path)(event, LambdaContext(function_name=f"tally-{self.stage}")))
 
     def receive(self, queue_output: str = "EventsQueueUrl", *, at_most: int = 10_000) -> dict[str, Any]:
         """Everything waiting in a queue, as the Lambda SQS event source would deliver it."""
@@ -98,7 +96,13 @@ def _context(name: str) -> LambdaContext:
 
 
 def stage_environment(stage: str) -> dict[str, str]:
-    return dict(CONFIG["stages"][stage]["environment_variables"])
+    """Both apps' environment for the stage (one process runs both here): a name both set must
+    have one value."""
+    merged: dict[str, str] = {}
+    for config in CONFIGS.values():
+        for name, value in config["stages"][stage]["environment_variables"].items():
+            assert merged.setdefault(name, value) == value, f"{name} differs between the apps' {stage} stages"
+    return merged
 
 
 def stack_parameters(stage: str) -> dict[str, str]:
