@@ -1,6 +1,6 @@
-"""The queue edge of the pipeline panel: SQS (+ CloudWatch for the oldest message's age) or
-Redis (Sidekiq's queue, retry and dead sets). AWS calls go through the AWS edge (aws.call);
-only this module imports redis."""
+"""The queue edge of the pipeline panel: SQS (+ CloudWatch for the oldest message's age),
+Redis (Sidekiq's queue, retry and dead sets) or local mode's SQLite queue (the same sets). AWS
+calls go through the AWS edge (aws.call); only this module imports redis."""
 
 import json
 import time
@@ -165,3 +165,33 @@ class RedisPipeline:
             return {"moved": 0, "failed": 0}
         keys, args = sk.to_queue_call(sk.DEAD, [(m, json.loads(m).get("queue") or self.queue, m) for m in members])
         return {"moved": int(self._call(lambda: self._to_queue(keys=keys, args=args))), "failed": 0}
+
+
+class SqlitePipeline:
+    """Local mode's queue file (tally_contract/queues/sqlite_queue.py): its queue, retry and
+    dead sets, read and redriven through the queue's own methods."""
+
+    backend = "sqlite"
+
+    def __init__(self, url: str, queue: str = "default", clock: Any = time.time) -> None:
+        from tally_contract.queues.sqlite_queue import SqliteQueue
+
+        self.jobs = SqliteQueue.from_url(url)
+        self.queue, self.clock = queue, clock
+
+    def sizes(self) -> dict[str, Any]:
+        sizes = self.jobs.sizes(self.queue)
+        oldest = sizes.pop("oldest_enqueued_at")
+        sizes["oldest_age_seconds"] = max(0.0, self.clock() - oldest) if oldest is not None else None
+        return sizes
+
+    def inspect(self, limit: int) -> list[dict[str, Any]]:
+        shown = []
+        for _, member, score in self.jobs.dead(limit):
+            job = json.loads(member)
+            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace")[:SHOWN_BODY],
+                          "error": job.get("error_message"), "sent_at": score})  # fmt: skip
+        return shown
+
+    def redrive(self, limit: int) -> dict[str, int]:
+        return {"moved": self.jobs.redrive(limit, self.queue), "failed": 0}

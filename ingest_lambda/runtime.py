@@ -61,9 +61,9 @@ def reset() -> None:
 
 def _from_settings(settings: Settings, *, queue: queues.Queue | None = None, sites: SiteStore | None = None) -> Runtime:
     if sites is None:
-        from tally_contract.sites_dynamodb import DynamoSites
+        from tally_contract.sites import open_sites
 
-        sites = DynamoSites(settings.sites_table)
+        sites = open_sites(settings.store_url, settings.sites_table)
     return Runtime(
         settings=settings,
         queue=queue if queue is not None else queues.from_url(settings.queue_url),
@@ -73,6 +73,12 @@ def _from_settings(settings: Settings, *, queue: queues.Queue | None = None, sit
 
 
 def _salts(settings: Settings) -> DailySalts:
+    if settings.store_url.startswith("sqlite://"):
+        # Local mode: the salts live in the store's file, shared with the processor and kept
+        # across restarts (a visitor is the same visitor all day).
+        from tally_store.sqlite import SQLiteStore
+
+        return DailySalts(SQLiteStore.from_url(settings.store_url))
     if not settings.aggregates_table:
         return DailySalts(MemorySalts())
     # Only the salts' module of the store: ingest needs nothing else of it.

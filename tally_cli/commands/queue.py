@@ -35,6 +35,9 @@ def status(stage: str | None, redis_url: str | None, queue_name: str) -> None:
         redis_url = where.local.queue_url
     if redis_url:
         rows = _redis_rows(redis_url, queue_name)
+    elif where.local is not None and where.local.backend == "sqlite":
+        with translated("queue status"):
+            rows = _sqlite_rows(where.local.queue_url, queue_name)
     else:
         with translated("queue status"):
             rows = _sqs_rows(where)
@@ -111,6 +114,21 @@ def _redis_rows(url: str, queue_name: str) -> list[tuple[str, str]]:
         ("oldest", _job_age(oldest)),
         ("retry set", str(retries)),
         ("dead set", str(dead)),
+    ]
+
+
+def _sqlite_rows(url: str, queue_name: str) -> list[tuple[str, str]]:
+    from tally_contract.queues.sqlite_queue import SqliteQueue
+
+    sizes = SqliteQueue.from_url(url).sizes(queue_name)
+    oldest = sizes["oldest_enqueued_at"]
+    return [
+        ("queue", f"{url} {queue_name}"),
+        ("waiting", str(sizes["queued"])),
+        ("in flight", str(sizes["in_flight"])),
+        ("oldest", "-" if oldest is None else f"{max(0.0, time.time() - oldest):.0f} s"),
+        ("retry set", str(sizes["retry"])),
+        ("dead set", str(sizes["dead"])),
     ]
 
 

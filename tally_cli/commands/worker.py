@@ -15,6 +15,7 @@ from ..config import redacted, target
 @click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option("--shutdown-timeout", default=25.0, show_default=True, type=click.FloatRange(0))
 @click.option("--stage", default=None, help="Tables of this AWS stage; default: the running local pipeline, else dev.")
+@click.option("--store", "store_url", metavar="URL", help="A SQLite store instead (sqlite://<path>: its sites too).")
 def worker(
     redis_url: str,
     queue: tuple[str, ...],
@@ -22,11 +23,13 @@ def worker(
     concurrency: int,
     shutdown_timeout: float,
     stage: str | None,
+    store_url: str | None,
 ) -> None:
     """Consume Sidekiq's Redis queues with the processing pipeline until SIGTERM or Ctrl-C.
 
     \b
       tally worker --redis-url redis://127.0.0.1:6379/0 --concurrency 2
+      tally worker --redis-url redis://127.0.0.1:6379/0 --store sqlite:///srv/tally/tally.db
     """
     import redis
 
@@ -37,12 +40,18 @@ def worker(
     if not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise click.BadParameter("must start with redis://, rediss:// or unix://", param_hint="--redis-url")
     where = target(stage)
+    if store_url and not store_url.startswith("sqlite://"):
+        raise click.BadParameter("must start with sqlite:// (DynamoDB: --stage)", param_hint="--store")
     settings = {
         **os.environ,
         "TALLY_SITES_TABLE": where.sites_table,
         "TALLY_EVENTS_TABLE": where.events_table,
         "TALLY_AGGREGATES_TABLE": where.aggregates_table,
     }
+    if store_url:
+        settings["TALLY_STORE_URL"] = store_url
+    elif where.store_url:  # beside `tally up`: its SQLite store, and its site for Rails producers' jobs
+        settings.update(TALLY_STORE_URL=where.store_url, TALLY_DEFAULT_SITE=where.local.site_id if where.local else "")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30)
     try:

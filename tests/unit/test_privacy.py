@@ -3,6 +3,7 @@ query allowlist, the IP handling (idempotent, so the processor may apply it agai
 ids from the whole address or from the user, and Do Not Track drops."""
 
 import ipaddress
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,3 +107,17 @@ def test_do_not_track_is_ignored_by_a_site_that_does_not_respect_it() -> None:
     assert ingest.post({"url": "https://shop.example.com/"}, headers={"DNT": "1"}).status == 202
     assert ingest.post({"url": "https://shop.example.com/"}, headers={"DNT": "0"}).status == 202
     assert len(ingest.events()) == 2
+
+
+def test_local_mode_ingest_keeps_its_salts_in_the_store_file(tmp_path: Path) -> None:
+    """Local mode's ingest and processor share one SQLite file: the day's salt the processor
+    would use is the one ingest used, and it survives a restart of `tally up`."""
+    from ingest_lambda import runtime as ingest_runtime
+    from ingest_lambda.settings import Settings
+    from tally_store.sqlite import SQLiteStore
+
+    url = f"sqlite://{tmp_path / 'tally.db'}"
+    first = ingest_runtime._salts(Settings(store_url=url)).for_day("2026-12-01", 1_764_547_200.0)
+    again = ingest_runtime._salts(Settings(store_url=url)).for_day("2026-12-01", 1_764_547_200.0)
+    store = SQLiteStore.from_url(url)
+    assert first == again == store.daily_salt("2026-12-01", b"other", 0.0)
