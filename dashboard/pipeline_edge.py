@@ -189,7 +189,7 @@ class SqlitePipeline:
         shown = []
         for _, member, score in self.jobs.dead(limit):
             job = json.loads(member)
-            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace")[:SHOWN_BODY],
+            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace"),
                           "error": job.get("error_message"), "sent_at": score})  # fmt: skip
         return shown
 

@@ -75,6 +75,7 @@ def sender(request: Request, write_key: str | None, secret: str | None = None) -
         user_agent=headers.get("user-agent"),
         request_id=request.context.get("requestId"),
         tracking_refused=privacy.tracking_refused(headers),
+        country=headers.get("cloudfront-viewer-country"),
     )
 
 

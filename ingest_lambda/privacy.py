@@ -7,7 +7,7 @@ then hold no more of a visitor than the stored event does."""
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tally_contract import privacy
+from tally_contract import geo, privacy
 from tally_contract.errors import StorageError
 from tally_contract.sites import Site
 
@@ -22,13 +22,19 @@ def tracking_refused(headers: Mapping[str, str]) -> bool:
     return (headers.get("dnt") or "").strip() == "1" or (headers.get("sec-gpc") or "").strip() == "1"
 
 
-def reduce(event: dict[str, Any], site: Site, salts: "DailySalts", now: float) -> dict[str, Any]:
-    """The event as the site stores it (in place; ``event`` is ingest's own new dict)."""
+def reduce(
+    event: dict[str, Any], site: Site, salts: "DailySalts", now: float, edge_country: str | None = None
+) -> dict[str, Any]:
+    """The event as the site stores it (in place; ``event`` is ingest's own new dict). The
+    country is taken while the whole address is still known."""
     for name in ("url", "referrer"):
         if event.get(name) is not None:
             event[name] = privacy.keep_query(event[name], site.query_params)
     address = privacy.parse_ip(event.get("ip"))
     visitor = _visitor(event, site, address, salts, now)
+    country = geo.country(edge_country, str(address) if address is not None else None)
+    if country is not None:
+        event["country"] = country
     event["ip"] = privacy.apply_ip_handling(address, site.ip_handling)
     if visitor is not None:
         event["visitor_id"] = visitor

@@ -41,6 +41,7 @@ class Sender:
     user_agent: str | None = None
     request_id: str | None = None
     tracking_refused: bool = False  # DNT: 1 or Sec-GPC: 1
+    country: str | None = None  # the edge's CloudFront-Viewer-Country: where the request came from
 
 
 @dataclass
@@ -174,7 +175,10 @@ def accept_events(rt: Runtime, site: Site, server_sender: bool, sender: Sender, 
         except IngestError as exc:
             outcome.rejected.append((index, exc))
             continue
-        built = privacy.reduce(built, site, rt.salts, now)
+        # The edge's country is the sender's: it describes the event only if the event's IP is
+        # the sender's own (a server relaying its visitors' events sends their IPs).
+        edge_country = sender.country if built.get("ip") == sender.ip else None
+        built = privacy.reduce(built, site, rt.salts, now, edge_country)
         job = envelope.build([built], rt.settings.job, extra=_extra(sender), clock=rt.clock)
         jobs.append((index, built["event_id"], envelope.encode(job)))
     _enqueue(rt, jobs, outcome)

@@ -2,7 +2,7 @@
 
 ``enrich(event, ip_handling, salt)`` returns a new dict: the event's own fields plus browser,
 OS, device and bot flag (useragent.py), page path and host, referrer host and campaign
-parameters (referrer.py), an anonymous daily visitor id, the country (geo.py), and the IP after
+parameters (referrer.py), an anonymous daily visitor id, the country (tally_contract/geo.py), and the IP after
 the site's IP handling. A missing or malformed input gives None for what derives from it, never an
 exception: one odd event must not fail the batch it came in.
 
@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tally_contract import geo
 from tally_contract.privacy import DEFAULT_QUERY_PARAMS, apply_ip_handling, keep_query, parse_ip, visitor_id
 from tally_contract.timeutil import parse_time
 
-from . import geo, referrer, useragent
+from . import referrer, useragent
 
 __all__ = ["apply_ip_handling", "enrich", "parse_ip", "salt_day", "visitor_id"]
 

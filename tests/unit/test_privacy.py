@@ -69,6 +69,21 @@ def test_ingest_queues_the_reduced_event_with_a_visitor_id_from_the_whole_addres
     assert event["visitor_id"] == visitor_id("shop", ipaddress.ip_address("203.0.113.9"), UA, salt)
 
 
+def test_the_country_is_taken_at_ingest_before_the_ip_is_dropped() -> None:
+    """From the edge's header for the sender's own events, else from the whole address (an
+    offline lookup), so a site that keeps no IP still has countries; the header never
+    describes a server's relayed visitor, whose own IP is looked up instead."""
+    ingest = make_ingest(ip_handling="drop")
+    assert ingest.post({"url": "https://shop.example.com/"}, source_ip="81.2.69.160").status == 202
+    assert ingest.post({"url": "https://shop.example.com/"}, headers={"CloudFront-Viewer-Country": "fr"}).status == 202
+    relayed = {"url": "https://shop.example.com/", "ip": "81.2.69.160", "user_agent": UA}
+    headers = {"CloudFront-Viewer-Country": "US", "Authorization": f"Bearer {ingest.secret}", "Origin": None}
+    assert ingest.post(relayed, headers=headers).status == 202
+    looked_up, from_edge, from_relayed_ip = ingest.events()
+    assert (looked_up["country"], from_edge["country"], from_relayed_ip["country"]) == ("GB", "FR", "GB")
+    assert looked_up["ip"] is None and from_relayed_ip["ip"] is None
+
+
 def test_a_site_may_list_its_own_query_parameters() -> None:
     ingest = make_ingest(query_params=("page", "lang"))
     assert ingest.post({"url": "https://shop.example.com/?page=2&utm_source=x&lang=de"}).status == 202
