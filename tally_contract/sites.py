@@ -133,6 +133,8 @@ class ListedSites(SiteStore, Protocol):
 
     def site_ids(self) -> list[str]: ...
 
+    def all_sites(self) -> list[Site]: ...
+
 
 def open_sites(store_url: str = "", sites_table: str = "") -> ListedSites:
     """The sites of a store: in its SQLite file for ``sqlite://<path>`` (local mode), else the

@@ -156,7 +156,7 @@ def _every_site(where: Target) -> list[site_model.Site]:
     if where.store_url:
         from tally_contract.sites_sqlite import SQLiteSites
 
-        return SQLiteSites(where.store_url.removeprefix("sqlite://")).every_site()
+        return SQLiteSites(where.store_url.removeprefix("sqlite://")).all_sites()
     from tally_contract import aws
     from tally_contract.sites_dynamodb import from_item
 
