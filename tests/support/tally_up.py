@@ -1,5 +1,6 @@
 """`tally up` as a real process for a whole test module (tests/support/local_up.py starts one
-per test), and what it stored and counted.
+per test), and what it stored and counted: in its SQLite file by default, in the emulator's
+DynamoDB tables with ``--aws-emulator``.
 
 ``counts`` is what the rollup would seal for the site's day buckets (its own recompute over
 the stored events: events by name, pageviews by page, distinct visitors), checked against the
@@ -51,15 +52,28 @@ class Running:
     def client(self, service: str) -> Any:
         return aws_client(self.state, service)
 
+    @property
+    def store_url(self) -> str:
+        return str(self.state.get("store_url") or "")
+
     def add_site(self, site_id: str, **settings: Any) -> site_model.NewSite:
-        from tally_contract.sites_dynamodb import DynamoSites
+        from tally_contract.sites import open_sites
 
         settings.setdefault("origins", ("*",))
         created = site_model.create(site_id, **settings)
-        DynamoSites(self.state["sites_table"], client=self.client("dynamodb")).put(created.site)
+        if self.store_url:
+            open_sites(self.store_url).put(created.site)
+        else:
+            from tally_contract.sites_dynamodb import DynamoSites
+
+            DynamoSites(self.state["sites_table"], client=self.client("dynamodb")).put(created.site)
         return created
 
     def store(self) -> Any:
+        if self.store_url:
+            from tally_store.sqlite import SQLiteStore
+
+            return SQLiteStore.from_url(self.store_url)
         from tally_store.dynamodb import DynamoDBStore
         from tally_store.dynamodb_calls import Calls
 
@@ -68,6 +82,8 @@ class Running:
     def stored(self, site: str) -> list[dict[str, Any]]:
         from tally_store import dynamodb_packs
 
+        if self.store_url:
+            return self._stored_through_the_store(site)
         pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.state["events_table"])
         packs = [item for page in pages for item in page["Items"] if item["pk"]["S"].startswith(site + "#")]
         return list(dynamodb_packs.unique_events(packs))
@@ -108,6 +124,15 @@ class Running:
             "the live counters disagree with the stored events"
         )
         return exact
+
+    def _stored_through_the_store(self, site: str) -> list[dict[str, Any]]:
+        from tally_store import buckets
+        from tally_store.base import Bucket
+
+        store, days = self.store(), self._days()
+        start, _ = buckets.time_range(Bucket(site, "d", days[0]))
+        _, end = buckets.time_range(Bucket(site, "d", days[-1]))
+        return list(store.read_events(site, start, end).events)
 
     def _days(self) -> list[str]:
         first, last = self.started - timedelta(minutes=5), datetime.now(UTC) + timedelta(minutes=5)
