@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tally_aggregates.reader import AggregateReader, Numbers
+from tally_contract.sites import Site
 from tally_store.base import Row, Store
 
 from . import params, raw_events
@@ -18,6 +19,8 @@ SHOWN_FIELDS = ("event_id", "event_time", "name", "path", "url", "referrer_host"
 
 class SiteList(Protocol):
     def site_ids(self) -> list[str]: ...
+
+    def all_sites(self) -> list[Site]: ...
 
 
 class Stats:
@@ -62,6 +65,9 @@ class Stats:
 
     def sites(self) -> list[str]:
         return self.site_list.site_ids()
+
+    def site_settings(self) -> dict[str, Site]:
+        return {site.site_id: site for site in self.site_list.all_sites()}
 
 
 def _shown(numbers: Numbers) -> dict[str, Any]:

@@ -7,11 +7,9 @@ media types would send.
 
 import base64
 import json
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
 DASHBOARD_PATHS = ("/dashboard/", "/stats/", "/admin/")
 
@@ -50,12 +48,10 @@ def rest_event(
     binary: bool = True,
     stage: str = "dev",
 ) -> dict[str, Any]:
-    """``stage`` is the API Gateway stage (api_gateway_stage in .chalice/config.json). The
-    resource and path parameters are those of the route ``path`` matches, as API Gateway
-    names them (``/admin/sites/{site}``, ``{"site": "shop"}``)."""
+    """``stage`` is the API Gateway stage (api_gateway_stage in .chalice/config.json)."""
     headers = dict(headers or {})
-    resource, parameters = matched_route(path)
     request_id = str(uuid.uuid4())
+    resource, path_parameters = route_of(path)
     if body is None:
         wire_body: str | None = None
     elif binary:
@@ -70,7 +66,7 @@ def rest_event(
         "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
         "queryStringParameters": query or None,
         "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "pathParameters": parameters,
+        "pathParameters": path_parameters,
         "stageVariables": None,
         "requestContext": {
             "resourceId": "abc123",
@@ -94,16 +90,23 @@ def rest_event(
     }
 
 
-def matched_route(path: str) -> tuple[str, dict[str, str] | None]:
-    """The route of the app serving ``path`` that API Gateway would match, and its parameters."""
-    for template in app_for(path).routes:
-        if "{" not in template:
-            continue
-        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-        found = re.fullmatch(pattern, path)
-        if found:
-            return template, {name: unquote(value) for name, value in found.groupdict().items()}
-    return path, None
+def route_of(path: str) -> tuple[str, dict[str, str] | None]:
+    """The route of the app serving ``path`` (app_for) that the path matches, as API Gateway
+    resolves it (``/v1/{call}``, a trailing slash dropped), with its captured parameters; an
+    unknown path is its own resource."""
+    from chalice.local import RouteMatcher
+
+    app = app_for(path)
+    if id(app) not in _matchers:
+        _matchers[id(app)] = RouteMatcher(list(app.routes))
+    try:
+        match = _matchers[id(app)].match_route(path)
+    except ValueError:
+        return path, None
+    return match.route, match.captured or None
+
+
+_matchers: dict[int, Any] = {}
 
 
 @dataclass
