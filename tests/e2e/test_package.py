@@ -296,7 +296,7 @@ def test_the_dashboard_zip_signs_the_admin_in_from_the_zip_alone(tmp_path: Path)
     sizes = check_zip(out / "deployment.zip", code_dir, DASHBOARD_TOP_LEVEL, FORBIDDEN_TOP_LEVEL | ingest_only,
                       DASHBOARD_FILES, ROOT / "dashboard_app")  # fmt: skip
     assert sizes["zip_bytes"] <= MAX_ZIP_BYTES
-    sam = check_sam(out / "sam.json", {"APIHandler": "app.app"})
+    sam = check_sam(out / "sam.json", {"APIHandler": "app.app", "Purge": "app.purge"})  # purge: deleted sites' data
     dashboard_pins = pinned_requirements(ROOT / "dashboard_app")
     assert dashboard_pins.items() <= pinned_requirements().items(), "the apps pin different versions"
     auth = resources(STAGE)["AuthTable"]["Properties"]
@@ -323,4 +323,5 @@ def test_the_dashboard_zip_signs_the_admin_in_from_the_zip_alone(tmp_path: Path)
     assert response["statusCode"] == 303, response
     assert "tally_session=s." in response["headers"]["Set-Cookie"], response["headers"]
     assert not report["import_errors"], report["import_errors"]
+    assert report["handlers"] == {"APIHandler": True, "Purge": True}, report["handlers"]
     print(f"\ndashboard deployment.zip: {sizes['zip_bytes']:,} bytes ({sizes['files']} files)")
