@@ -31,6 +31,9 @@ class Site:
     # How far back a browser (write key only) may date an event; a server sender (secret key)
     # may import history as old as the retention. Older late events would rewrite sealed days.
     max_event_age_hours: int = 48
+    # The IANA time zone the site reports in (date ranges, time buckets): the read API's days
+    # and hours are the site's (tally_query/dates.py).
+    timezone: str = "UTC"
 
     def allows_origin(self, origin: str) -> bool:
         return any(_origin_matches(pattern, origin.lower()) for pattern in self.origins)
@@ -60,6 +63,19 @@ def create(site_id: str, origins: Iterable[str] = (), **settings: object) -> New
         **settings,  # type: ignore[arg-type]
     )
     return NewSite(site, secret)
+
+
+def check_timezone(name: str) -> str:
+    """An IANA time zone name as given, or ValueError saying what is wrong with it."""
+    import zoneinfo  # only the CLI and the read API check zones; the ingest never does
+
+    try:
+        if name and len(name) <= 64 and name.isascii():
+            zoneinfo.ZoneInfo(name)
+            return name
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    raise ValueError(f"{name!r} is not an IANA time zone name, e.g. Europe/Berlin or UTC")
 
 
 def hash_secret(secret: str) -> str:

@@ -63,6 +63,7 @@ def to_item(site: Site) -> dict[str, Any]:
         "retention_days": {"N": str(site.retention_days)},
         "rate_limit": {"N": str(site.rate_limit)},
         "max_event_age_hours": {"N": str(site.max_event_age_hours)},
+        "timezone": {"S": site.timezone},
         "origins": {"L": [{"S": origin} for origin in site.origins]},
         "goals": {"L": [{"S": goal} for goal in site.goals]},
         "props": {"L": [{"S": key} for key in site.props]},
@@ -83,4 +84,5 @@ def from_item(item: dict[str, Any]) -> Site:
         goals=tuple(entry["S"] for entry in item.get("goals", {}).get("L", [])),
         props=tuple(entry["S"] for entry in item.get("props", {}).get("L", [])),
         max_event_age_hours=int(item.get("max_event_age_hours", {}).get("N", "48")),
+        timezone=item.get("timezone", {}).get("S", "UTC"),
     )

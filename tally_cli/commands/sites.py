@@ -58,6 +58,7 @@ api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base fo
 @click.option("--rate-limit", type=click.IntRange(0), default=0, show_default=True, help="Events/s; 0: none.")
 @click.option("--max-event-age-hours", type=click.IntRange(0, 8784), default=48, show_default=True,
               help="How far back a browser may date an event (the secret key: the whole retention).")  # fmt: skip
+@click.option("--timezone", default="UTC", show_default=True, help="IANA zone the dashboard and API report in.")
 @stage_option
 @api_option
 def add(
@@ -68,6 +69,7 @@ def add(
     retention_days: int,
     rate_limit: int,
     max_event_age_hours: int,
+    timezone: str,
     stage: str | None,
     api_url: str | None,
 ) -> None:
@@ -81,6 +83,10 @@ def add(
     with translated("sites add"):
         if store.by_id(site_id) is not None:
             raise click.ClickException(f"site {site_id!r} exists; use `tally sites rotate-key {site_id}`")
+        try:
+            site_model.check_timezone(timezone)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--timezone") from None
         created = site_model.create(
             site_id,
             origin,
@@ -89,6 +95,7 @@ def add(
             retention_days=retention_days,
             rate_limit=rate_limit,
             max_event_age_hours=max_event_age_hours,
+            timezone=timezone,
         )
         store.put(created.site)
     _print_keys(created.site, created.secret_key, _api_url(where, api_url))
