@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from dashboard.web import ASSETS
+
 from tests.support import package_driver
 from tests.support.chalice_project import copy_project
 from tests.support.infra import resources
@@ -108,7 +110,7 @@ def pinned_requirements(source: Path = ROOT) -> dict[str, str]:
 
 
 INGEST_FILES = ("ingest_lambda/static/t.js",)
-DASHBOARD_FILES = tuple(f"dashboard/static/{asset}" for asset in ("index.html", "login.html", "app.js", "app.css"))
+DASHBOARD_FILES = tuple(f"dashboard/static/{asset}" for asset in ("index.html", "login.html", *ASSETS))
 
 
 def check_zip(
