@@ -56,9 +56,9 @@ def reset() -> None:
 
 def _from_settings(settings: Settings, *, queue: queues.Queue | None = None, sites: SiteStore | None = None) -> Runtime:
     if sites is None:
-        from tally_contract.sites_dynamodb import DynamoSites
+        from tally_contract.sites import open_sites
 
-        sites = DynamoSites(settings.sites_table)
+        sites = open_sites(settings.store_url, settings.sites_table)
     return Runtime(
         settings=settings,
         queue=queue if queue is not None else queues.from_url(settings.queue_url),

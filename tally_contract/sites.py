@@ -7,6 +7,7 @@ small TTL cache so a warm Lambda does not pay a DynamoDB read per request.
 
 import hashlib
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -113,6 +114,31 @@ class MemorySites:
 
     def site_ids(self) -> list[str]:
         return sorted(site.site_id for site in self._sites.values())
+
+
+class ListedSites(SiteStore, Protocol):
+    """A site store that can also look sites up by id and list them (every adapter can)."""
+
+    def by_id(self, site_id: str) -> Site | None: ...
+
+    def site_ids(self) -> list[str]: ...
+
+
+def open_sites(store_url: str = "", sites_table: str = "") -> ListedSites:
+    """The sites of a store: in its SQLite file for ``sqlite://<path>`` (local mode), else the
+    DynamoDB table ``sites_table``. Each adapter is imported only when used."""
+    if store_url.startswith("sqlite://"):
+        from .sites_sqlite import SQLiteSites
+
+        return SQLiteSites(store_url.removeprefix("sqlite://"))
+    from .sites_dynamodb import DynamoSites
+
+    return DynamoSites(sites_table)
+
+
+def from_environment() -> ListedSites:
+    """``TALLY_STORE_URL``'s sites (local mode), else the table ``TALLY_SITES_TABLE`` names."""
+    return open_sites(os.environ.get("TALLY_STORE_URL", ""), os.environ.get("TALLY_SITES_TABLE", ""))
 
 
 class CachedSites:

@@ -71,12 +71,14 @@ def test_plain_form_from_rails_keyword_args(proc: Processor) -> None:
     assert "url" in str(result.error)
 
 
-def test_unknown_class_and_garbage_fail_without_retry(proc: Processor) -> None:
+def test_an_unknown_class_is_retried_and_garbage_is_not(proc: Processor) -> None:
     plain = (CAPTURES / "plain_push_bulk.json").read_bytes()
     results = proc.pipeline.process([plain, b"{not json", tally_job("ok")])
     assert [r.ok for r in results] == [False, False, True]
-    assert all(r.error is not None and not r.error.retryable for r in results[:2])
-    assert "HardWorker" in str(results[0].error)
+    unknown, garbage = results[0].error, results[1].error
+    assert unknown is not None and unknown.retryable, "Sidekiq retries a class it cannot find"
+    assert "HardWorker" in str(unknown)
+    assert garbage is not None and not garbage.retryable
 
 
 def test_user_registered_job_classes_run_and_fail_as_data(proc: Processor) -> None:
