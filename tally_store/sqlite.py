@@ -29,7 +29,7 @@ from tally_contract.errors import StorageError
 from tally_contract.sqlite_db import Database
 
 from . import records
-from .base import TOTAL, Bucket, BucketState, CounterUpdate, Counts, Event, EventsRead, Heartbeat, Refused, Row
+from .base import TOTAL, Bucket, BucketState, CounterUpdate, Counts, Event, EventsRead, Heartbeat, Refused, Row, Sealed
 from .buckets import KEEP_SECONDS
 from .memory import Done
 
@@ -199,6 +199,16 @@ class SQLiteStore:
         return found
 
     # Small state.
+    def sealed(self, buckets: Sequence[Bucket]) -> dict[Bucket, Sealed]:
+        """As the memory store: the buckets with bookkeeping or sealed rows, in one read."""
+        found = {}
+        with self.db.connection() as conn:
+            for bucket in dict.fromkeys(buckets):
+                state, rows = _state(conn, bucket), _sealed(conn, bucket)
+                if state is not None or rows is not None:
+                    found[bucket] = Sealed(state or BucketState(), rows or {})
+        return found
+
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:
         with self.db.write() as conn:
             conn.execute("INSERT INTO salts VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (day, candidate, expires))
