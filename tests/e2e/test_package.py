@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from dashboard.web import ASSETS
-
 from tests.support import package_driver
 from tests.support.chalice_project import copy_project
 from tests.support.infra import resources
