@@ -20,6 +20,8 @@
     if (before === 0) return now === 0 ? "0%" : "new";
     return signed(Math.round(100 * (now - before) / before)) + "%";
   }
+  // "2026-11-25T00:00:00-05:00" as the site's clock shows it: "2026-11-25 00:00".
+  function local(iso) { return iso.slice(0, 16).replace("T", " "); }
   function signed(n) { return (n > 0 ? "+" : "") + n; }
 
   // views_per_visit cannot be asked with an event:page filter (Plausible's rule): shown as "-".
@@ -47,8 +49,8 @@
           Tally.text(el, text);
           el.className = "change " + (text.charAt(0) === "+" ? "up" : text.charAt(0) === "-" ? "down" : "");
         });
-        Tally.text($("range-shown"), now.query.date_range.join(" to "));
-        Tally.text($("range-previous"), "change against " + before.date_range.join(" to "));
+        Tally.text($("range-shown"), now.query.date_range.map(local).join(" to "));
+        Tally.text($("range-previous"), "change against the " + before.date_range.map(local).join(" to ") + " UTC before");
         return now;
       });
     });

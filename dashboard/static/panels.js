@@ -4,14 +4,14 @@
 (function () {
   var LIMIT = 10;
   var $ = Tally.$;
-  // id: [dimension, title, metrics shown]
+  // [id, dimension (props: the chosen key's), title, column]
   var PANELS = [
-    ["pages", "event:page", "Top pages"], ["entry", "visit:entry_page", "Entry pages"], ["exit", "visit:exit_page", "Exit pages"],
-    ["sources", "visit:source", "Sources"], ["utm_source", "visit:utm_source", "UTM sources"],
-    ["utm_medium", "visit:utm_medium", "UTM mediums"], ["utm_campaign", "visit:utm_campaign", "UTM campaigns"],
-    ["countries", "visit:country", "Countries"], ["devices", "visit:device", "Devices"],
-    ["browsers", "visit:browser", "Browsers"], ["os", "visit:os", "Operating systems"],
-    ["goals", "event:goal", "Goals"], ["props", null, "Properties"]
+    ["pages", "event:page", "Top pages", "Page"], ["entry", "visit:entry_page", "Entry pages", "Page"],
+    ["exit", "visit:exit_page", "Exit pages", "Page"], ["sources", "visit:source", "Sources", "Source"],
+    ["utm_source", "visit:utm_source", "UTM sources", "utm_source"], ["utm_medium", "visit:utm_medium", "UTM mediums", "utm_medium"],
+    ["utm_campaign", "visit:utm_campaign", "UTM campaigns", "utm_campaign"], ["countries", "visit:country", "Countries", "Country"],
+    ["devices", "visit:device", "Devices", "Device"], ["browsers", "visit:browser", "Browsers", "Browser"],
+    ["os", "visit:os", "Operating systems", "OS"], ["goals", "event:goal", "Goals", "Goal"], ["props", null, "Properties", "Value"]
   ];
   var METRICS = { goals: ["visitors", "events", "conversion_rate"], props: ["visitors", "events"] };
   var HEADS = { visitors: "Visitors", events: "Events", conversion_rate: "CR" };
@@ -43,7 +43,7 @@
     var table = $("rows-" + p[0]), top = 1;
     table.replaceChildren();
     var head = table.createTHead().insertRow();
-    [p[2]].concat(metrics.map(function (m) { return HEADS[m]; })).forEach(function (name) {
+    [p[3]].concat(metrics.map(function (m) { return HEADS[m]; })).forEach(function (name) {
       var th = document.createElement("th"); th.textContent = name; head.appendChild(th);
     });
     var body = table.createTBody();
