@@ -106,9 +106,12 @@ def _admin(request: Request, changes_state: bool = False) -> Principal:
 
 def sites(request: Request) -> Response:
     principal, _ = authenticate(request)
-    if principal.is_admin:
-        return json_response(200, {"sites": runtime.get().stats.sites()})
-    return json_response(200, {"sites": [principal.scope.removeprefix("site:")]})
+    stats = runtime.get().stats
+    ids = stats.sites() if principal.is_admin else [principal.scope.removeprefix("site:")]
+    # The one site the page shows (?site=, else the first): its time zone, goals and property keys.
+    wanted = params.query_of(request).get("site")
+    shown = wanted if wanted in ids else (ids[0] if ids else None)
+    return json_response(200, {"sites": ids, "site": stats.about(shown) if shown else None})
 
 
 def series(request: Request) -> Response:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tally_aggregates.reader import AggregateReader, Numbers
+from tally_contract.sites import Site
 from tally_store.base import Row, Store
 
 from . import params, raw_events
@@ -18,6 +19,8 @@ SHOWN_FIELDS = ("event_id", "event_time", "name", "path", "url", "referrer_host"
 
 class SiteList(Protocol):
     def site_ids(self) -> list[str]: ...
+
+    def by_id(self, site_id: str) -> Site | None: ...
 
 
 class Stats:
@@ -62,6 +65,13 @@ class Stats:
 
     def sites(self) -> list[str]:
         return self._sites.site_ids()
+
+    def about(self, site_id: str) -> dict[str, Any] | None:
+        """What the dashboard reports a site in: its time zone, goals and declared property keys."""
+        site = self._sites.by_id(site_id)
+        if site is None:
+            return None
+        return {"id": site_id, "timezone": site.timezone, "goals": list(site.goals), "props": list(site.props)}
 
 
 def _shown(numbers: Numbers) -> dict[str, Any]:

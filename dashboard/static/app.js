@@ -48,7 +48,8 @@
   };
 
   function wire() {
-    $("site").addEventListener("change", function () { state.site = $("site").value; state.filters = []; Tally.refresh(); });
+    // Another site has its own time zone, goals and property keys: open the page afresh for it.
+    $("site").addEventListener("change", function () { location.search = "?site=" + encodeURIComponent($("site").value); });
     $("period").addEventListener("change", function () {
       state.period = $("period").value;
       if (state.period === "custom" && !(state.from && state.to)) {
@@ -77,7 +78,7 @@
     view.read();
     if (answer.sites.indexOf(state.site) < 0) state.site = answer.sites[0] || "";
     Tally.panels.build();
-    var site = (answer.details || {})[state.site] || {};
+    var site = answer.site || {};
     Tally.panels.props(site.props || []);
     Tally.text($("timezone"), site.timezone ? "times in " + site.timezone : "times in the site's time zone");
     wire();
@@ -87,5 +88,5 @@
       Tally.headline.live(state.site); if (Tally.scope === "admin") Tally.admin.health();
     }, LIVE_MS);
   }
-  Tally.get("stats/sites", {}).then(init);
+  Tally.get("stats/sites", { site: new URLSearchParams(location.search).get("site") }).then(init);
 })();
