@@ -85,7 +85,9 @@
     Tally.refresh();
     setInterval(function () {
       if (document.hidden || !state.site) return;
-      Tally.headline.live(state.site); if (Tally.scope === "admin") Tally.admin.health();
+      // A missed beat is shown on the next one: the numbers stay as they were meanwhile.
+      Tally.headline.live(state.site).catch(function () {});
+      if (Tally.scope === "admin") Tally.admin.health().catch(function () {});
     }, LIVE_MS);
   }
   Tally.get("stats/sites", { site: new URLSearchParams(location.search).get("site") }).then(init);
