@@ -30,6 +30,7 @@ class Aggregates:
         self.reader = reader
         self.needs_events = needs_events  # a visit family's events: only summaries hold them
         self._sealed: dict[str, Sealed] = {}
+        self._existing: dict[str, bool] = {}
 
     def answer(self, selector: Selector, spans: list[tuple[str | None, datetime, datetime]]) -> Groups:
         groups: Groups = defaultdict(Tally)
@@ -38,15 +39,27 @@ class Aggregates:
         if by_rows:
             whole = {day for _, day, start, end in pieces if end - start == timedelta(days=1)}
             self._sealed.update(self.reader.sealed_days(sorted(whole - set(self._sealed))))
-        for label, day, start, end in pieces:
-            sealed = self._sealed.get(day) if by_rows and end - start == timedelta(days=1) else None
+        chosen = [(label, day, start, end, self._sealed.get(day) if by_rows and end - start == timedelta(days=1)
+                   else None) for label, day, start, end in pieces]  # fmt: skip
+        present = self._present([day for _, day, _, _, sealed in chosen if sealed is None])
+        for label, day, start, end, sealed in chosen:
             if sealed is not None:
                 _from_rows(selector, sealed, label, groups)
+                continue
+            if day not in present:  # nothing at all that day: no hour to read
                 continue
             part = self.reader.day(day)
             first, stop = start.hour, (end - timedelta(microseconds=1)).hour + 1
             _from_summaries(selector, part.part(first, stop), part.whole(), (start, end), label, groups)
         return groups
+
+    def _present(self, days: list[str]) -> set[str]:
+        """Of ``days``, those holding anything (one batched read of the ones not asked yet): a
+        year of mostly empty days reads no hour summary of the empty ones."""
+        asked = sorted(set(days) - set(self._existing))
+        found = self.reader.existing_days(asked) if asked else set()
+        self._existing.update({day: day in found for day in asked})
+        return {day for day in days if self._existing[day]}
 
 
 def _days(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:

@@ -84,6 +84,7 @@ class Reader:
     def existing_days(self, days: Sequence[str]) -> set[str]:
         """The days that hold anything at all (one batched read of their total rows)."""
         wanted = [(Bucket(self.site, "d", day), TOTAL) for day in days]
+        self.cost.day_rows += len(wanted)
         return {bucket.id for bucket, _ in self.store.counts(wanted)} if wanted else set()
 
     def day(self, day: str) -> Day:
