@@ -51,7 +51,7 @@
     // Another site has its own time zone, goals and property keys: open the page afresh for it.
     $("site").addEventListener("change", function () { location.search = "?site=" + encodeURIComponent($("site").value); });
     $("period").addEventListener("change", function () {
-      state.period = $("period").value;
+      state.period = $("period").value; state.interval = "";  // the new range's default interval
       if (state.period === "custom" && !(state.from && state.to)) {
         var today = new Date().toISOString().slice(0, 10);
         state.from = state.from || today; state.to = state.to || today;

@@ -81,6 +81,9 @@ def range_of(period: str, today: date, custom: tuple[date, date] | None = None) 
         return midnight(today - timedelta(days=6)), midnight(today + timedelta(days=1))
     if period == "30d":
         return midnight(today - timedelta(days=29)), midnight(today + timedelta(days=1))
+    if period == "12mo":  # whole calendar months: the 11 before this one, and this one
+        first = date(today.year - (today.month <= 11), (today.month - 12) % 12 + 1, 1)
+        return midnight(first), midnight(date(today.year + (today.month == 12), today.month % 12 + 1, 1))
     assert custom is not None
     return midnight(custom[0]), midnight(custom[1] + timedelta(days=1))
 
@@ -94,6 +97,8 @@ def labels(interval: str, span: Span) -> list[str]:
     first = datetime.fromtimestamp(span[0], zone).date()
     if interval == "hour":
         return [f"{first} {hour:02d}:00:00" for hour in range(24)]
+    if interval == "month":
+        return [f"{day.year}-{day.month:02d}-01" for day in _months(first, span[1])]
     step = 7 if interval == "week" else 1
     if interval == "week":
         first -= timedelta(days=first.weekday())
@@ -101,6 +106,14 @@ def labels(interval: str, span: Span) -> list[str]:
     while midnight(day) < span[1]:
         out.append(day.isoformat())
         day += timedelta(days=step)
+    return out
+
+
+def _months(first: date, end: float) -> list[date]:
+    out = []
+    while midnight(first) < end:
+        out.append(first)
+        first = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     return out
 
 
@@ -197,6 +210,8 @@ def test_every_number_on_the_dashboard_is_the_oracles(start_up: Any, tmp_path: P
     checker.choose("period", "30d")
     checker.choose("interval", "week")
     checker.check(range_of("30d", today), "week", [])
+    checker.choose("period", "12mo")  # by month, the default
+    checker.check(range_of("12mo", today), "month", [])
     custom = (today - timedelta(days=13), today - timedelta(days=7))
     browser.get(f"{api}/dashboard?period=custom&from={custom[0]}&to={custom[1]}&prop={PROP}")
     loaded(browser, None)
