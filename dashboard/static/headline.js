@@ -13,9 +13,11 @@
     if (metric === "visit_duration") return duration(value);
     return String(value);
   }
-  // Bounce rate changes in points; the others in percent of the previous value.
-  function change(metric, now, before) {
+  // Bounce rate changes in points; the others in percent of the previous value; against a
+  // period without visits every number is new.
+  function change(metric, now, before, visitsBefore) {
     if (now == null || before == null) return "";
+    if (visitsBefore === 0) return now === 0 ? "0%" : "new";
     if (metric === "bounce_rate") return signed(Math.round(now - before)) + " pts";
     if (before === 0) return now === 0 ? "0%" : "new";
     return signed(Math.round(100 * (now - before) / before)) + "%";
@@ -45,7 +47,7 @@
         var current = values(now, metrics), prev = values(prior, metrics);
         METRICS.forEach(function (m) {
           Tally.text($("stat-" + m), shown(m, current[m]));
-          var el = $("change-" + m), text = change(m, current[m], prev[m]);
+          var el = $("change-" + m), text = change(m, current[m], prev[m], prev.visits);
           Tally.text(el, text);
           el.className = "change " + (text.charAt(0) === "+" ? "up" : text.charAt(0) === "-" ? "down" : "");
         });

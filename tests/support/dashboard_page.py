@@ -41,7 +41,9 @@ def shown(metric: str, value: float) -> str:
     return js_number(value)
 
 
-def change(metric: str, now: float, before: float) -> str:
+def change(metric: str, now: float, before: float, visits_before: int) -> str:
+    if visits_before == 0:
+        return "0%" if now == 0 else "new"
     if metric == "bounce_rate":
         return _signed(js_round(now - before)) + " pts"
     if before == 0:
@@ -72,7 +74,7 @@ class Expected:
         changes = {m: "" for m in HEADLINE}
         for index, metric in enumerate(metrics):
             stats[metric] = shown(metric, now[index])
-            changes[metric] = change(metric, now[index], before[index])
+            changes[metric] = change(metric, now[index], before[index], before[metrics.index("visits")])
         return {"stats": stats, "changes": changes}
 
     def chart(self, span: Span, interval: str, labels: list[str], filters: list[Any]) -> list[list[str]]:
