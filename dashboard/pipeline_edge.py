@@ -13,7 +13,6 @@ from tally_contract.errors import ServiceError
 
 from .errors import Unavailable
 
-SHOWN_BODY = 4000
 T = TypeVar("T")
 
 
@@ -67,7 +66,7 @@ class SqsPipeline:
         return [
             {
                 "id": m["MessageId"],
-                "body": m["Body"][:SHOWN_BODY],
+                "body": m["Body"],  # cut by dead_letters.as_stored, once reduced to what the site keeps
                 "error": m.get("MessageAttributes", {}).get("error", {}).get("StringValue"),
                 "sent_at": int(m.get("Attributes", {}).get("SentTimestamp", 0)) / 1000,
             }
@@ -152,7 +151,7 @@ class RedisPipeline:
         shown = []
         for member, score in members:
             job = json.loads(member)
-            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace")[:SHOWN_BODY],
+            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace"),
                           "error": job.get("error_message"), "sent_at": score})  # fmt: skip
         return shown
 
@@ -190,7 +189,7 @@ class SqlitePipeline:
         shown = []
         for _, member, score in self.jobs.dead(limit):
             job = json.loads(member)
-            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace")[:SHOWN_BODY],
+            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace"),
                           "error": job.get("error_message"), "sent_at": score})  # fmt: skip
         return shown
 

@@ -22,6 +22,8 @@ class SiteList(Protocol):
 
     def by_id(self, site_id: str) -> Site | None: ...
 
+    def all_sites(self) -> list[Site]: ...
+
 
 class Stats:
     def __init__(self, store: Store, sites: SiteList) -> None:
@@ -72,6 +74,9 @@ class Stats:
         if site is None:
             return None
         return {"id": site_id, "timezone": site.timezone, "goals": list(site.goals), "props": list(site.props)}
+
+    def site_settings(self) -> dict[str, Site]:
+        return {site.site_id: site for site in self._sites.all_sites()}
 
 
 def _shown(numbers: Numbers) -> dict[str, Any]:

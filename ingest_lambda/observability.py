@@ -46,11 +46,17 @@ def _metrics_enabled() -> bool:
 
 
 def record_outcome(outcome: Any) -> None:
-    if outcome.enqueued and _metrics_enabled():
+    if not _metrics_enabled():
+        return
+    if outcome.dropped:
+        # Not refused and not accepted: the visitor asked not to be tracked and the site
+        # respects it. One metric with no dimension beyond stage and service.
+        metrics.add_metric(name="EventsDroppedDoNotTrack", unit=MetricUnit.Count, value=outcome.dropped)
+    if outcome.enqueued:
         metrics.add_metric(
             name="EnqueueLatency", unit=MetricUnit.Milliseconds, value=round(outcome.enqueue_seconds * 1000, 3)
         )
-    if outcome.accepted and _metrics_enabled():
+    if outcome.accepted:
         metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(outcome.accepted))
     if outcome.rejected:
         reasons = Counter(error.CODE for _, error in outcome.rejected)

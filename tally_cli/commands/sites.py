@@ -46,6 +46,20 @@ api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base fo
 @click.option("--ip-handling", type=click.Choice(["truncate", "drop", "keep"]), default="truncate", show_default=True)
 @click.option("--retention-days", type=click.IntRange(1, 3650), default=395, show_default=True)
 @click.option("--rate-limit", type=click.IntRange(0), default=0, show_default=True, help="Events/s; 0: none.")
+@click.option("--domain", help="The site's domain, for Plausible's tracker and Events API (POST /api/event).")
+@click.option(
+    "--keep-query",
+    multiple=True,
+    metavar="NAME",
+    help="A query parameter stored URLs keep (repeatable); default: UTM tags, ref, source, ad click ids.",
+)
+@click.option(
+    "--visitors",
+    type=click.Choice(["device", "user"]),
+    default="device",
+    show_default=True,
+    help="Count an event with a user id by its device (privacy first) or as that user.",
+)
 @click.option("--max-event-age-hours", type=click.IntRange(0, 8784), default=48, show_default=True,
               help="How far back a browser may date an event (the secret key: the whole retention).")  # fmt: skip
 @click.option("--timezone", default="UTC", show_default=True, help="IANA zone the dashboard and API report in.")
@@ -58,6 +72,9 @@ def add(
     ip_handling: str,
     retention_days: int,
     rate_limit: int,
+    domain: str | None,
+    keep_query: tuple[str, ...],
+    visitors: str,
     max_event_age_hours: int,
     timezone: str,
     stage: str | None,
@@ -67,7 +84,8 @@ def add(
 
     \b
       tally sites add shop --origin https://shop.example.com --origin https://*.shop.example.com
-    """
+      tally sites add blog --domain blog.example.com --origin https://blog.example.com --respect-dnt
+    """  # fmt: skip
     where = target(stage)
     store = where.sites()
     with translated("sites add"):
@@ -84,9 +102,14 @@ def add(
             ip_handling=ip_handling,
             retention_days=retention_days,
             rate_limit=rate_limit,
+            domain=domain,
+            visitors=visitors,
+            **({"query_params": tuple(name.lower() for name in keep_query)} if keep_query else {}),
             max_event_age_hours=max_event_age_hours,
             timezone=timezone,
         )
+        if created.site.domain and store.by_domain(created.site.domain) is not None:
+            raise click.ClickException(f"another site has the domain {created.site.domain!r}")
         store.put(created.site)
     _print_keys(created.site, created.secret_key, _api_url(where, api_url))
 
@@ -140,7 +163,7 @@ def _every_site(where: Target) -> list[site_model.Site]:
     if where.store_url:
         from tally_contract.sites_sqlite import SQLiteSites
 
-        return SQLiteSites(where.store_url.removeprefix("sqlite://")).every_site()
+        return SQLiteSites(where.store_url.removeprefix("sqlite://")).all_sites()
     from tally_contract import aws
     from tally_contract.sites_dynamodb import from_item
 

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from tally_cli.snippet import script_tag
-from tests.support.browser import ARTIFACTS, browser, loaded, mark, sign_in, table_rows
+from tests.support.dashboard_browser import ARTIFACTS, browser, loaded, mark, sign_in, table_rows
 from tests.support.local_up import start_up, tally
 from tests.support.servers import free_port
 from tests.support.waiting import wait_for
 
-__all__ = ["browser", "start_up"]  # fixtures: Chromium (tests/support/browser.py), `tally up` (local_up.py)
+__all__ = ["browser", "start_up"]  # fixtures: Chromium (tests/support/dashboard_browser.py), `tally up` (local_up.py)
 pytestmark = pytest.mark.slow
 
 # 40 seeded events: 26 pageviews, 5 signups, 2 add_to_cart and 7 bots (the test reads the

@@ -18,12 +18,12 @@ import pytest
 from tally_cli.traffic import Sender, Summary, Traffic
 from tally_contract.sites import open_sites
 from tally_store.sqlite import SQLiteStore
-from tests.support.browser import ARTIFACTS, browser, loaded, mark, sign_in
+from tests.support.dashboard_browser import ARTIFACTS, browser, loaded, mark, sign_in
 from tests.support.dashboard_page import Expected, read
 from tests.support.local_up import start_up, tally
 from tests.support.waiting import wait_for
 
-__all__ = ["browser", "start_up"]  # fixtures: Chromium (tests/support/browser.py), `tally up` (local_up.py)
+__all__ = ["browser", "start_up"]  # fixtures: Chromium (tests/support/dashboard_browser.py), `tally up` (local_up.py)
 pytestmark = pytest.mark.slow
 
 ZONE = "America/New_York"

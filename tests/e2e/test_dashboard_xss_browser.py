@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.browser import browser, loaded, mark, read_api, sign_in, table_rows
+from tests.support.dashboard_browser import browser, loaded, mark, read_api, sign_in, table_rows
 from tests.support.local_up import start_up
 from tests.support.waiting import wait_for
 

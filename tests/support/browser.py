@@ -1,45 +1,105 @@
-"""Real headless Chromium (Debian's chromium + chromedriver) for the dashboard's browser tests:
-the ``browser`` fixture, signing in, waiting for the page's refresh and reading what it shows.
-Screenshots go to test-artifacts/ at the repository's root (ARTIFACTS; `make clean` removes it)."""
+"""Headless Chromium (Debian's chromium and chromedriver, driven by selenium) visiting pages of
+a site Tally never saw: ``http://shop.example.com:<port>/...`` served from this process, the
+name mapped to 127.0.0.1 inside the browser (``--host-resolver-rules``), so every byte stays on
+loopback while the trackers see a real hostname (Plausible's refuses to count localhost).
+The trackers come unmodified from tests/e2e/browser/node_modules (npm ci, `make test-deps`)."""
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.support.servers import free_port
 
-from tests.support.waiting import wait_for
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+NODE_MODULES = Path(__file__).resolve().parents[1] / "e2e" / "browser" / "node_modules"
+HOSTS = ("shop.example.com", "other.example.net")
 # Headless Chromium says "HeadlessChrome" in its user agent, which the processor rightly counts
 # as a bot (bots count nowhere but the bucket's bot total): present a desktop Chrome instead.
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+Page = str | Callable[[], str]
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
+@dataclass
+class Site:
+    """Pages by path (HTML, or a function giving it); a path not listed is a 404 page if
+    ``not_found`` is set, else a bare 404."""
+
+    port: int
+    pages: dict[str, Page] = field(default_factory=dict)
+    not_found: Page | None = None
+
+    def url(self, path: str, host: str = HOSTS[0]) -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+@contextmanager
+def site_server() -> Iterator[Site]:
+    site = Site(free_port())
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path.startswith("/node_modules/"):
+                return self._file(NODE_MODULES / path.removeprefix("/node_modules/"))
+            page = site.pages.get(path)
+            status = 200 if page is not None else 404
+            page = page if page is not None else site.not_found
+            if page is None:
+                return self._send(404, b"not found", "text/plain")
+            self._send(status, (page() if callable(page) else page).encode(), "text/html; charset=utf-8")
+
+        def _file(self, file: Path) -> None:
+            resolved = file.resolve()
+            if NODE_MODULES.resolve() not in resolved.parents or not resolved.is_file():
+                return self._send(404, b"not found", "text/plain")
+            self._send(200, resolved.read_bytes(), "application/javascript; charset=utf-8")
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", site.port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def chromium(window: str = "1280,900") -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     for binary in (CHROMIUM, CHROMEDRIVER):
-        assert Path(binary).exists(), (
-            f"{binary} is missing: run `make test-deps` (apt-get install chromium chromium-driver)"
-        )
-    ARTIFACTS.mkdir(exist_ok=True)
+        assert Path(binary).exists(), f"{binary} is missing: run `make test-deps` (chromium, chromium-driver)"
+    assert NODE_MODULES.is_dir(), "tests/e2e/browser/node_modules is missing: run `make test-deps` (npm ci)"
     profile = tempfile.mkdtemp(prefix="tally-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    rules = ", ".join(f"MAP {host} 127.0.0.1" for host in HOSTS) + ", EXCLUDE localhost"
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,1600",
-                 f"--user-agent={USER_AGENT}"):  # fmt: skip
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", f"--window-size={window}",
+                 f"--user-agent={USER_AGENT}", f"--host-resolver-rules={rules}"):  # fmt: skip
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(30)
-    driver.set_script_timeout(20)
+    driver.set_script_timeout(15)
     try:
         yield driver
     finally:
@@ -47,59 +107,6 @@ def browser() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def table_rows(driver: Any, selector: str) -> list[list[str]]:
-    """The cells' text, read in one script: the page may redraw a table between two reads."""
-    script = """return Array.from(document.querySelectorAll(arguments[0] + " tr"), function (row) {
-        return Array.from(row.querySelectorAll("td"), function (cell) { return cell.textContent; });
-    }).filter(function (cells) { return cells.length; });"""
-    rows: list[list[str]] = driver.execute_script(script, selector)
-    return rows
-
-
-def read_api(driver: Any, path: str, params: dict[str, str]) -> Any:
-    """A read API call from the signed-in page: its session cookie, as the dashboard's own code."""
-    script = """
-        var done = arguments[arguments.length - 1];
-        fetch(arguments[0] + "?" + new URLSearchParams(arguments[1]), {credentials: "same-origin"})
-          .then(function (r) { return r.json(); }).then(done, function (e) { done({error: String(e)}); });
-    """
-    return driver.execute_async_script(script, path, params)
-
-
-def sign_in(driver: Any, api: str, password: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.get(f"{api}/dashboard")
-    wait_for(lambda: driver.current_url.endswith("/dashboard/login"), what="the login page")
-    driver.save_screenshot(str(ARTIFACTS / "dashboard-login.png"))
-    driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.ID, "sign-in").click()
-    loaded(driver, None)
-
-
-def mark(driver: Any) -> str | None:
-    """The page's last refresh mark: pass it to ``loaded`` after an action that refreshes."""
-    return body_attribute(driver, "data-loaded")
-
-
-def loaded(driver: Any, before: str | None, timeout: float = 60) -> None:
-    """Wait for the dashboard's refresh after ``before`` (its body's data-loaded); no error."""
-
-    def done() -> bool:
-        return bool(body_attribute(driver, "data-error")) or body_attribute(driver, "data-loaded") not in (None, before)
-
-    wait_for(done, timeout, what=lambda: f"the dashboard ({driver.current_url})")
-    error = body_attribute(driver, "data-error")
-    assert not error, error
-
-
-def body_attribute(driver: Any, attribute: str) -> str | None:
-    """An attribute of the current page's body, read in one script: after a sign-in click the
-    page may navigate between finding an element and reading it (a stale element)."""
-    from selenium.common.exceptions import WebDriverException
-
-    try:
-        value = driver.execute_script("return document.body && document.body.getAttribute(arguments[0]);", attribute)
-    except WebDriverException:  # the page is navigating: read again on the next poll
-        return None
-    return None if value is None else str(value)
+def console_errors(driver: Any) -> list[str]:
+    """The page's console errors since the last call (what a tracker failing would print)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
