@@ -131,6 +131,25 @@ def top(request: Request) -> Response:
     return json_response(200, runtime.get().stats.top(site, granularity, buckets, dimension, limit))
 
 
+def query(request: Request) -> Response:
+    """``POST /api/v2/query``: Plausible's Stats API v2 over a site the caller may read. It reads
+    only, so a session needs no CSRF token (the page sends it all the same)."""
+    from tally_query.errors import QueryError
+    from tally_query.reading import Lagging
+
+    principal, _ = authenticate(request)
+    body = _json_body(request)
+    site = body.get("site_id")
+    if isinstance(site, str) and not principal.may_read(site):
+        raise Forbidden(f"this token may not read site {site!r}")
+    try:
+        return json_response(200, runtime.get().stats.query(body))
+    except QueryError as exc:
+        raise BadParameter(exc.field, exc.message) from None
+    except Lagging as exc:
+        raise Unavailable(str(exc)) from None
+
+
 def events(request: Request) -> Response:
     query, site = _reader(request)
     limit = params.integer(query, "limit", 50, 1, 200)
@@ -212,7 +231,7 @@ def _web(name: str) -> Callable[[Request], Response]:
 
 
 HANDLERS: dict[str, Callable[[Request], Response]] = {
-    "sites": sites, "series": series, "top": top, "events": events, "health": health, "dlq": dlq,
+    "sites": sites, "query": query, "series": series, "top": top, "events": events, "health": health, "dlq": dlq,
     "redrive": redrive, "tokens": tokens, "page": _web("page"), "login_form": _web("login_form"),
     "login": _web("login"), "logout": _web("logout"), "static": _web("static"),
 }  # fmt: skip

@@ -75,6 +75,12 @@ class Stats:
             return None
         return {"id": site_id, "timezone": site.timezone, "goals": list(site.goals), "props": list(site.props)}
 
+    def query(self, body: Any) -> dict[str, Any]:
+        """A Stats API v2 query (tally_query), answered from the aggregates or a bounded scan."""
+        from tally_query.engine import Engine
+
+        return Engine(self.store, self._sites.by_id).run(body)
+
     def site_settings(self) -> dict[str, Site]:
         return {site.site_id: site for site in self._sites.all_sites()}
 

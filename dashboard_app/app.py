@@ -43,6 +43,11 @@ def stats_sites():  # type: ignore[no-untyped-def]
     return handle("sites", app.current_request)
 
 
+@app.route("/api/v2/query", methods=["POST"], content_types=["application/json"])
+def api_query():  # type: ignore[no-untyped-def]
+    return handle("query", app.current_request)
+
+
 @app.route("/stats/series", methods=["GET"])
 def stats_series():  # type: ignore[no-untyped-def]
     return handle("series", app.current_request)
