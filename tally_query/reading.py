@@ -90,8 +90,11 @@ class Reader:
     def day(self, day: str) -> Day:
         if day not in self._days:
             if len(self._days) >= MAX_SUMMARY_DAYS:
-                raise TooCostly("date_range", f"reads the hour summaries of more than {MAX_SUMMARY_DAYS} partial UTC "
-                                              "days (a time zone or a time dimension splits days): narrow it")  # fmt: skip
+                raise TooCostly(
+                    "date_range",
+                    f"reads the hour summaries of more than {MAX_SUMMARY_DAYS} partial "
+                    "UTC days (a time zone or a time dimension splits days): narrow it",
+                )
             self._days[day] = self._load(day)
         return self._days[day]
 

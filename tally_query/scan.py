@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import product
+from typing import Any
 
 from tally_aggregates.declared import reached
 from tally_aggregates.summary import PASSIVE_EVENTS, VISIT_GAP_MS, source
@@ -50,8 +51,7 @@ class Visit:
     def measures(self) -> tuple[bool, int, int]:
         """(bounced, duration ms, pageviews)."""
         pageviews = sum(e["name"] == "pageview" for e in self.events)
-        interactive = any(e["name"] != "pageview" and e["name"] not in PASSIVE_EVENTS
-                          and (e.get("properties") or {}).get("interactive") is not False for e in self.events)  # fmt: skip
+        interactive = any(_interactive(e) for e in self.events)
         span = _millis(self.events[-1]) - _millis(self.first)
         return pageviews == 1 and not interactive, span, pageviews
 
@@ -77,8 +77,12 @@ class Scan:
 
     def _bound(self, days: list[str]) -> None:
         if len(days) > MAX_SCAN_DAYS:
-            raise TooCostly("date_range", f"this query reads raw events (several dimensions or filters no aggregate "
-                                          f"holds): at most {MAX_SCAN_DAYS} UTC days, this range touches {len(days)}")  # fmt: skip
+            raise TooCostly(
+                "date_range",
+                f"this query reads raw events (several dimensions or filters no "
+                f"aggregate holds): at most {MAX_SCAN_DAYS} UTC days, this range "
+                f"touches {len(days)}",
+            )
         found = self.reader.store.counts([(Bucket(self.reader.site, "d", day), TOTAL) for day in days])
         total = sum(c.live.get("ev", 0) + c.live.get("bots", 0) for c in found.values())
         if total > MAX_SCAN_EVENTS:
@@ -191,3 +195,8 @@ class Scan:
 def _millis(event: Event) -> int:
     return int(datetime.fromisoformat(event["event_time"].replace("Z", "+00:00")).timestamp() * 1000)
 
+
+def _interactive(event: dict[str, Any]) -> bool:
+    """Whether an event keeps its visit from bouncing: not a pageview or passive, not marked so."""
+    passive = event["name"] == "pageview" or event["name"] in PASSIVE_EVENTS
+    return not passive and (event.get("properties") or {}).get("interactive") is not False
