@@ -142,6 +142,19 @@ def events(request: Request) -> Response:
     return json_response(200, runtime.get().stats.events(site, cursor, (floor, ceiling), limit, filters))
 
 
+def query_v2(request: Request) -> Response:
+    """Plausible's Stats API v2: the viewer's own site, or any for the admin."""
+    from . import query_api
+
+    principal, _ = authenticate(request)
+    body = query_api.body_of(raw_body(request))
+    site = query_api.site_of(body)
+    if not principal.may_read(site):
+        raise Forbidden(f"this token may not read site {site!r}")
+    rt = runtime.get()
+    return json_response(200, query_api.answer(rt.stats.store, rt.site_by_id(), body, rt.clock))
+
+
 def health(request: Request) -> Response:
     _admin(request)
     rt = runtime.get()
@@ -204,7 +217,7 @@ def _web(name: str) -> Callable[[Request], Response]:
 
 
 HANDLERS: dict[str, Callable[[Request], Response]] = {
-    "sites": sites, "series": series, "top": top, "events": events, "health": health, "dlq": dlq,
+    "sites": sites, "series": series, "top": top, "events": events, "query": query_v2, "health": health, "dlq": dlq,
     "redrive": redrive, "tokens": tokens, "page": _web("page"), "login_form": _web("login_form"),
     "login": _web("login"), "logout": _web("logout"), "static": _web("static"),
 }  # fmt: skip

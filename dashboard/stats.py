@@ -19,6 +19,8 @@ SHOWN_FIELDS = ("event_id", "event_time", "name", "path", "url", "referrer_host"
 class SiteList(Protocol):
     def site_ids(self) -> list[str]: ...
 
+    def by_id(self, site_id: str) -> Any: ...
+
 
 class Stats:
     def __init__(self, store: Store, sites: SiteList) -> None:
@@ -62,6 +64,9 @@ class Stats:
 
     def sites(self) -> list[str]:
         return self._sites.site_ids()
+
+    def site(self, site_id: str) -> Any:
+        return self._sites.by_id(site_id)
 
 
 def _shown(numbers: Numbers) -> dict[str, Any]:

@@ -158,4 +158,3 @@ def _pieces(part: Summary, day: Summary) -> list[tuple[str, list[tuple[Run, Run,
                 found.append((piece, owner, whole))
         out.append((visitor_id, found))
     return out
-

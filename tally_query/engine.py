@@ -24,7 +24,9 @@ Spans = list[tuple[str | None, datetime, datetime]]
 
 
 class Engine:
-    def __init__(self, store: Store, site: Callable[[str], Site | None], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, site: Callable[[str], Site | None], clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.site = site  # by id, or None
         self.clock = clock
@@ -42,7 +44,7 @@ class Engine:
         tz = dates.zone(site.timezone)
         span = dates.resolve(query.date_range, tz, datetime.fromtimestamp(self.clock(), UTC))
         time_dimension = dates.auto(span) if query.time_dimension == "time" else query.time_dimension
-        spans: Spans = dates.buckets(time_dimension, span, tz) if time_dimension else [(None, *span)]
+        spans: Spans = list(dates.buckets(time_dimension, span, tz)) if time_dimension else [(None, *span)]
         reader = Reader(self.store, site.site_id, declared, self.clock)
         chosen = plan.selector(query, declared, all(_on_hours(s) for s in spans))
         if chosen is not None:
@@ -83,7 +85,7 @@ class Engine:
 
 
 def _on_hours(span: tuple[str | None, datetime, datetime]) -> bool:
-    return all(moment.minute == moment.second == moment.microsecond == 0 for moment in span[1:])  # type: ignore[union-attr]
+    return all(moment.minute == moment.second == moment.microsecond == 0 for moment in span[1:])
 
 
 def _ordered(query: Query, rows: list[tuple[list[str], list[Any]]], time_dimension: str | None
@@ -104,8 +106,16 @@ def _sortable(value: Any) -> tuple[int, Any]:
     return (0, value) if isinstance(value, int | float) else (1, str(value))
 
 
-def _shaped(query: Query, rows: list[tuple[list[str], list[Any]]], span: dates.Span, tz: tzinfo,
-            time_dimension: str | None, spans: Spans, reader: Reader, from_aggregates: bool) -> dict[str, Any]:  # fmt: skip
+def _shaped(
+    query: Query,
+    rows: list[tuple[list[str], list[Any]]],
+    span: dates.Span,
+    tz: tzinfo,
+    time_dimension: str | None,
+    spans: Spans,
+    reader: Reader,
+    from_aggregates: bool,
+) -> dict[str, Any]:
     ordered = _ordered(query, rows, time_dimension)
     page = ordered[query.offset : query.offset + query.limit]
     meta: dict[str, Any] = {}

@@ -7,7 +7,7 @@ count the visits that start in the range, whole (a visit matches when one of its
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 METRICS = ("visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events",
            "conversion_rate", "percentage")  # fmt: skip
@@ -45,7 +45,7 @@ class Logical:
     children: tuple["Filter", ...]
 
 
-Filter = Union[Simple, Logical]
+Filter = Simple | Logical
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def is_event_dimension(dimension: str) -> bool:
 def family(dimension: str) -> str | None:
     """The aggregates' row family of a dimension: ``page``, ``prop:plan``, ``visit.source`` ..."""
     if dimension.startswith(PROPS):
-        return f"prop:{dimension[len(PROPS):]}"
+        return f"prop:{dimension[len(PROPS) :]}"
     if dimension in VISIT_DIMENSIONS:
         return f"visit.{VISIT_DIMENSIONS[dimension]}"
     return EVENT_DIMENSIONS.get(dimension)

@@ -5,8 +5,20 @@ from typing import Any
 
 from .errors import QueryError
 from .model import (
-    INCLUDES, LOGICAL, MAX_LIMIT, MAX_PROP_KEY, METRICS, OPERATORS, PROPS, TIME_DIMENSIONS, EVENT_DIMENSIONS,
-    VISIT_DIMENSIONS, Filter, Logical, Query, Simple,
+    EVENT_DIMENSIONS,
+    INCLUDES,
+    LOGICAL,
+    MAX_LIMIT,
+    MAX_PROP_KEY,
+    METRICS,
+    OPERATORS,
+    PROPS,
+    TIME_DIMENSIONS,
+    VISIT_DIMENSIONS,
+    Filter,
+    Logical,
+    Query,
+    Simple,
 )  # fmt: skip
 
 KEYS = frozenset({"site_id", "metrics", "date_range", "dimensions", "filters", "order_by", "include", "pagination"})
@@ -98,7 +110,8 @@ def _filter(value: Any, depth: int, budget: list[int]) -> Filter:
     if budget[0] < 0 or depth > MAX_FILTER_DEPTH:
         raise QueryError("filters", f"at most {MAX_FILTER_NODES} filters, nested at most {MAX_FILTER_DEPTH} deep")
     if not isinstance(value, list) or not value or not isinstance(value[0], str):
-        raise QueryError("filters", f"a filter is [operator, dimension, [values]] or [and|or|not, ...]: {_shown(value)}")
+        shape = "a filter is [operator, dimension, [values]] or [and|or|not, ...]"
+        raise QueryError("filters", f"{shape}: {_shown(value)}")
     op = value[0]
     if op in LOGICAL:
         return _logical(op, value, depth, budget)
@@ -142,7 +155,7 @@ def _clause(clause: Any, op: str, dimension: str) -> str:
 
 def _case_sensitive(modifiers: Any) -> bool:
     if not isinstance(modifiers, dict) or set(modifiers) - {"case_sensitive"}:
-        raise QueryError("filters", "the only modifier is {\"case_sensitive\": true|false}")
+        raise QueryError("filters", 'the only modifier is {"case_sensitive": true|false}')
     value = modifiers.get("case_sensitive", True)
     if not isinstance(value, bool):
         raise QueryError("filters", "case_sensitive is true or false")
@@ -166,7 +179,7 @@ def _order_by(value: Any, metrics: tuple[str, ...], dimensions: tuple[str, ...])
 
 def _pagination(value: Any) -> tuple[int, int]:
     if not isinstance(value, dict) or set(value) - {"limit", "offset"}:
-        raise QueryError("pagination", "must be {\"limit\": n, \"offset\": n}")
+        raise QueryError("pagination", 'must be {"limit": n, "offset": n}')
     limit, offset = value.get("limit", MAX_LIMIT), value.get("offset", 0)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise QueryError("pagination", f"limit is an integer from 1 to {MAX_LIMIT}")

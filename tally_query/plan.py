@@ -21,11 +21,15 @@ def check(query: Query, declared: Declared) -> None:
     filtered = dimensions_in(query.filters)
     goal_asked = "event:goal" in dimensions or "event:goal" in filtered
     if metrics & {"conversion_rate"} and not goal_asked:
-        raise QueryError("metrics", "Metric `conversion_rate` can only be queried with event:goal filters or dimensions.")
+        raise QueryError(
+            "metrics", "Metric `conversion_rate` can only be queried with event:goal filters or dimensions."
+        )
     if "percentage" in metrics and not query.dimensions:
         raise QueryError("metrics", "Metric `percentage` requires non-empty dimensions.")
     if "views_per_visit" in metrics and (query.dimensions or "event:page" in filtered):
-        raise QueryError("metrics", "Metric `views_per_visit` cannot be queried with dimensions or an event:page filter.")
+        raise QueryError(
+            "metrics", "Metric `views_per_visit` cannot be queried with dimensions or an event:page filter."
+        )
     session = sorted(metrics & VISIT_METRICS)
     if session and any(is_event_dimension(d) and d != "event:page" for d in dimensions):
         raise QueryError("metrics", f"Session metric(s) `{', '.join(session)}` cannot be queried along with event "

@@ -50,8 +50,12 @@ class Visit:
     def measures(self) -> tuple[bool, int, int]:
         """(bounced, duration ms, pageviews)."""
         pageviews = sum(e["name"] == "pageview" for e in self.events)
-        interactive = any(e["name"] != "pageview" and e["name"] not in PASSIVE_EVENTS
-                          and (e.get("properties") or {}).get("interactive") is not False for e in self.events)  # fmt: skip
+        interactive = any(
+            e["name"] != "pageview"
+            and e["name"] not in PASSIVE_EVENTS
+            and (e.get("properties") or {}).get("interactive") is not False
+            for e in self.events
+        )
         span = _millis(self.events[-1]) - _millis(self.first)
         return pageviews == 1 and not interactive, span, pageviews
 
@@ -77,8 +81,11 @@ class Scan:
 
     def _bound(self, days: list[str]) -> None:
         if len(days) > MAX_SCAN_DAYS:
-            raise TooCostly("date_range", f"this query reads raw events (several dimensions or filters no aggregate "
-                                          f"holds): at most {MAX_SCAN_DAYS} UTC days, this range touches {len(days)}")  # fmt: skip
+            raise TooCostly(
+                "date_range",
+                f"this query reads raw events (several dimensions or filters no "
+                f"aggregate holds): at most {MAX_SCAN_DAYS} UTC days, this range touches {len(days)}",
+            )
         found = self.reader.store.counts([(Bucket(self.reader.site, "d", day), TOTAL) for day in days])
         total = sum(c.live.get("ev", 0) + c.live.get("bots", 0) for c in found.values())
         if total > MAX_SCAN_EVENTS:
@@ -87,9 +94,10 @@ class Scan:
 
     def _day(self, day: str, groups: dict[Key, Tally], totals: dict[str | None, Tally]) -> None:
         events: list[Event] = []
-        for hour in buckets.children(Bucket(self.reader.site, "d", day)):
-            if buckets.start(hour).timestamp() <= self.reader.clock():
-                events += [e for e in self.reader.counted(hour) if not e.get("bot")]
+        begun = [h for h in buckets.children(Bucket(self.reader.site, "d", day))
+                 if buckets.start(h).timestamp() <= self.reader.clock()]  # fmt: skip
+        for hour in self.reader.hours_with_events(begun):
+            events += [e for e in self.reader.counted(hour) if not e.get("bot")]
         events.sort(key=lambda e: (e["event_time"], e["event_id"]))
         low, high = self.range
         base = self._base_filters()
@@ -190,4 +198,3 @@ class Scan:
 
 def _millis(event: Event) -> int:
     return int(datetime.fromisoformat(event["event_time"].replace("Z", "+00:00")).timestamp() * 1000)
-

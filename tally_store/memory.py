@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 
 from . import records
 from .base import (
-    TOTAL, Bucket, BucketState, CounterUpdate, Counts, Event, EventsRead, Heartbeat, Refused, Row, Sealed,
+    TOTAL,
+    Bucket,
+    BucketState,
+    CounterUpdate,
+    Counts,
+    Event,
+    EventsRead,
+    Heartbeat,
+    Refused,
+    Row,
+    Sealed,
 )  # fmt: skip
 
 

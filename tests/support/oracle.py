@@ -168,8 +168,13 @@ VISIT_FIELDS = ("source", "referrer", "utm_source", "utm_medium", "utm_campaign"
                 "browser_version", "os", "os_version", "country", "entry_page", "exit_page")  # fmt: skip
 
 
-def query(copies: Iterable[dict[str, Any]], body: dict[str, Any], span: tuple[float, float], tz: str = "UTC",
-          goals: tuple[str, ...] = ()) -> dict[tuple[str, ...], list[Any]]:  # fmt: skip
+def query(  # noqa: C901 -- the brute-force reference, kept as one plain reading of the rules
+    copies: Iterable[dict[str, Any]],
+    body: dict[str, Any],
+    span: tuple[float, float],
+    tz: str = "UTC",
+    goals: tuple[str, ...] = (),
+) -> dict[tuple[str, ...], list[Any]]:
     """Result rows by their dimensions, for the range [span) in epoch seconds."""
     import re
     from zoneinfo import ZoneInfo
@@ -229,7 +234,7 @@ def query(copies: Iterable[dict[str, Any]], body: dict[str, Any], span: tuple[fl
             return any(holds(n, event) for n in node[1])
         if node[0] == "not":
             return not holds(node[1], event)
-        op, dimension, clauses = node[0], node[1], [str(c) for c in node[2]]
+        op, dimension, clauses = str(node[0]), node[1], [str(c) for c in node[2]]
         sensitive = (node[3] if len(node) > 3 else {}).get("case_sensitive", True)
         hit = clause_hit(op.removesuffix("_not"), clauses, value(dimension, event), sensitive)
         return hit != op.endswith("_not")
@@ -313,7 +318,10 @@ def _visit_of(members: list[dict[str, Any]]) -> dict[str, Any]:
 def _metric(name: str, counts: dict[str, int], visitors: int, total: int) -> Any:
     visits = counts["visits"]
     return {
-        "visitors": visitors, "pageviews": counts["pageviews"], "events": counts["events"], "visits": visits,
+        "visitors": visitors,
+        "pageviews": counts["pageviews"],
+        "events": counts["events"],
+        "visits": visits,
         "bounce_rate": round(100 * counts["bounces"] / visits, 2) if visits else 0.0,
         "visit_duration": round(counts["duration_ms"] / visits / 1000) if visits else 0,
         "views_per_visit": round(counts["visit_pageviews"] / visits, 2) if visits else 0.0,
