@@ -23,14 +23,20 @@ up: install
 	$(BIN)/tally up
 
 # System packages the tests start for real: redis-server, Debian's Sidekiq 6.4.1 / ActiveJob 6.1,
-# and Chromium with its driver for the dashboard's browser test.
-APT_PACKAGES := redis-server ruby-sidekiq ruby-activejob chromium chromium-driver
+# Chromium with its driver for the browser tests, curl for the README's examples.
+# Node's npm (Debian's nodejs and npm when there is none) installs the trackers the browser tests
+# load unmodified, pinned by tests/e2e/browser/package-lock.json.
+APT_PACKAGES := redis-server ruby-sidekiq ruby-activejob chromium chromium-driver curl
+BROWSER_JS := tests/e2e/browser
 test-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@test $(BROWSER_JS)/node_modules/.package-lock.json -nt $(BROWSER_JS)/package-lock.json || \
+	  (cd $(BROWSER_JS) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 
 # Every tier: tests/unit (no network), tests/functional (moto, Redis), tests/e2e (subprocesses,
 # Ruby, Chromium, fault scenarios).
@@ -82,7 +88,7 @@ faults: install test-deps
 	$(BIN)/python -m tests.support.faults.report
 
 clean:
-	rm -rf $(VENV) build .tally *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) build .tally *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts $(BROWSER_JS)/node_modules
 
 # Deploy one stage: the stack (queues, tables, alarms, dashboard), then the two Chalice apps
 # (ingest; dashboard and admin API), then the ingest API's throttling. Settings per stage: infra/stages/<stage>.params and

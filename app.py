@@ -39,7 +39,65 @@ def health():  # type: ignore[no-untyped-def]
 
 @app.route("/t.js", methods=["GET"])
 def script():  # type: ignore[no-untyped-def]
-    return handlers.script()
+    return handlers.script(app.current_request)
+
+
+# The APIs of clients people already run (ingest_lambda/clients/): each client's module is
+# imported on its routes' first call only, never on an /events request.
+def _client(client: str, route: str):  # type: ignore[no-untyped-def]
+    from ingest_lambda.clients import handle
+
+    return handle(client, route, app.current_request)
+
+
+@app.route("/v1/{call}", methods=["POST"], content_types=["*/*"])
+def segment(call):  # type: ignore[no-untyped-def]
+    return _client("segment", call)
+
+
+@app.route("/batch", methods=["POST", "OPTIONS"], content_types=["*/*"])
+def posthog_batch():  # type: ignore[no-untyped-def]
+    return _client("posthog", "batch")
+
+
+@app.route("/capture", methods=["POST", "OPTIONS"], content_types=["*/*"])
+def posthog_capture():  # type: ignore[no-untyped-def]
+    return _client("posthog", "capture")
+
+
+@app.route("/e", methods=["POST", "OPTIONS"], content_types=["*/*"])
+def posthog_e():  # type: ignore[no-untyped-def]
+    return _client("posthog", "e")
+
+
+@app.route("/i/v0/e", methods=["POST", "OPTIONS"], content_types=["*/*"])
+def posthog_i():  # type: ignore[no-untyped-def]
+    return _client("posthog", "i")
+
+
+@app.route("/flags", methods=["POST", "OPTIONS"], content_types=["*/*"])
+def posthog_flags():  # type: ignore[no-untyped-def]
+    return _client("posthog", "flags")
+
+
+@app.route("/decide", methods=["POST", "OPTIONS"], content_types=["*/*"])
+def posthog_decide():  # type: ignore[no-untyped-def]
+    return _client("posthog", "decide")
+
+
+@app.route("/array/{token}/config", methods=["GET"])
+def posthog_config(token):  # type: ignore[no-untyped-def]
+    return _client("posthog", "config")
+
+
+@app.route("/array/{token}/config.js", methods=["GET"])
+def posthog_config_js(token):  # type: ignore[no-untyped-def]
+    return _client("posthog", "config.js")
+
+
+@app.route("/api/event", methods=["POST"], content_types=["*/*"])
+def plausible_event():  # type: ignore[no-untyped-def]
+    return _client("plausible", "event")
 
 
 # The processor functions share this zip but import only processor code, on first call.

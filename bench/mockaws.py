@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGE = "bench"
 QUEUE_URL = f"sqs://tally-{STAGE}-events"
 SITES_TABLE = f"tally-{STAGE}-sites"
+AGGREGATES_TABLE = f"tally-{STAGE}-aggregates"  # ingest reads the day's visitor-id salt there
 ORIGIN = "https://bench.example.com"
 PYCACHE = ROOT / "bench" / "results" / "pycache"
 
@@ -81,6 +82,7 @@ def lambda_env(endpoint: str) -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",
         TALLY_QUEUE_URL=QUEUE_URL,
         TALLY_SITES_TABLE=SITES_TABLE,
+        TALLY_AGGREGATES_TABLE=AGGREGATES_TABLE,
         TALLY_STAGE=STAGE,
         POWERTOOLS_METRICS_NAMESPACE="Tally",  # as .chalice/config.json sets them for prod
         POWERTOOLS_LOG_LEVEL="INFO",
@@ -120,10 +122,11 @@ def mock_aws() -> Iterator[MockAws]:
         aws.reset()
         try:
             create_table(aws.client("dynamodb"), STAGE, "SitesTable")
+            create_table(aws.client("dynamodb"), STAGE, "AggregatesTable")
             urls = create_queues(aws.client("sqs"), STAGE)
             # By URL, sparing the first request a GetQueueUrl (the stages still name it; docs/benchmarks.md).
             env["TALLY_QUEUE_URL"] = "sqs://" + urls["EventsQueue"]
-            created = sites.create("bench", origins=(ORIGIN,))
+            created = sites.create("bench", origins=(ORIGIN,), domain=ORIGIN.partition("://")[2])
             DynamoSites(SITES_TABLE).put(created.site)
             yield MockAws(endpoint, env, created.site.write_key, urls)
         finally:

@@ -112,6 +112,72 @@ def _figures(cpu: float, wall: float, size: int, iterations: int) -> dict[str, f
     }
 
 
+def route_requests(write_key: str) -> dict[str, tuple[dict[str, Any], int]]:
+    """One representative request per route (20 events where the route takes a batch): the
+    API Gateway event and how many events it carries."""
+    import base64
+    import gzip
+
+    batch = [dict(EVENT) for _ in range(20)]
+    segment = {"batch": [{"type": "track", "event": "signup", "userId": f"u{i}", "properties": {"plan": "pro"},
+                          "context": {"page": {"url": EVENT["url"]}}} for i in range(20)]}  # fmt: skip
+    posthog = [{"event": "$pageview", "distinct_id": f"d{i}", "properties": {
+        "$current_url": EVENT["url"], "token": write_key, "$device_id": f"d{i}", "$lib": "web", "plan": "pro"}}
+        for i in range(20)]  # fmt: skip
+    form = "&".join(f"batch[{i}][url]={EVENT['url']}&batch[{i}][properties][plan]=pro" for i in range(20))
+    basic = {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
+    key: dict[str, str] = {"key": write_key}
+    return {
+        "events (JSON)": (rest_event("POST", "/events", body=json.dumps({"batch": batch}).encode(), headers=HEADERS,
+                                     query=key), 20),
+        "events (form)": (rest_event("POST", "/events", body=form.encode(), query=key,
+                                     headers={**HEADERS, "Content-Type": "application/x-www-form-urlencoded"}), 20),
+        "i.gif": (rest_event("GET", "/i.gif", headers=HEADERS, query={**key, "url": str(EVENT["url"]),
+                                                                       "properties[plan]": "pro"}), 1),
+        "v1/batch (Segment)": (rest_event("POST", "/v1/batch", body=json.dumps(segment).encode(),
+                                          headers={**HEADERS, **basic}), 20),
+        "i/v0/e (PostHog, gzip-js)": (rest_event("POST", "/i/v0/e", body=gzip.compress(json.dumps(posthog).encode()),
+                                                  headers={**HEADERS, "Content-Type": "text/plain"},
+                                                  query={"compression": "gzip-js"}), 20),
+        "api/event (Plausible)": (rest_event("POST", "/api/event", headers={**HEADERS, "Content-Type": "text/plain"},
+                                             body=json.dumps({"n": "pageview", "u": EVENT["url"],
+                                                              "d": ORIGIN.partition("://")[2]}).encode()), 1),
+    }  # fmt: skip
+
+
+def measure_routes(iterations: int) -> dict[str, dict[str, float]]:
+    """Warm CPU per event of every route, on memory:// (Tally's own CPU: parsing, mapping,
+    validation, privacy, job encoding), each request's jobs counted and cleared untimed."""
+    from ingest_lambda import runtime
+
+    os.environ["TALLY_QUEUE_URL"] = "memory://"
+    runtime.reset()
+    requests = route_requests(os.environ["BENCH_WRITE_KEY"])
+    return {route: _route_cpu(route, template, size, iterations) for route, (template, size) in requests.items()}
+
+
+def _route_cpu(route: str, template: dict[str, Any], size: int, iterations: int) -> dict[str, float]:
+    from app import app
+    from ingest_lambda import runtime
+
+    events = [copy.deepcopy(template) for _ in range(iterations + WARMUP)]
+    statuses: list[int] = []
+    context = LambdaContext()
+
+    def call() -> None:
+        statuses.append(app(events[len(statuses)], context)["statusCode"])
+
+    def check(calls: int) -> None:
+        jobs = runtime.get().queue.messages["default"]  # type: ignore[attr-defined]
+        if len(jobs) != calls * size:
+            raise BenchError(f"{route}: {len(jobs)} jobs queued, expected {calls * size} (status {statuses[-1:]})")
+        jobs.clear()
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        cpu, wall = cpu_per_call(call, iterations, max(1, CHUNK_MESSAGES // size), check)
+    return _figures(cpu, wall, size, iterations)
+
+
 def measure(aws: MockAws, sqs_iterations: int, memory_iterations: int) -> dict[str, dict[str, float]]:
     from app import app
     from ingest_lambda import runtime

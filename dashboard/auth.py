@@ -20,9 +20,12 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import Unauthorized
+
+if TYPE_CHECKING:
+    from .ssm import Parameters
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # ~16 MB, ~50 ms: once per login, not per request
 TOKEN_SECONDS = 90 * 86400
@@ -90,8 +93,15 @@ def provision_admin(ssm_client: Any, name: str, *, overwrite: bool = True) -> st
     parameter, which also invalidates every session and viewer token signed with the old key;
     with ``overwrite=False`` SSM refuses instead (ParameterAlreadyExists), atomically.
     """
+    from .ssm import SsmParameters
+
+    return provision_admin_in(SsmParameters(ssm_client), name, overwrite=overwrite)
+
+
+def provision_admin_in(parameters: "Parameters", name: str, *, overwrite: bool = True) -> str:
+    """``provision_admin`` in any parameter store (local mode: the store's SQLite file)."""
     password, record = new_admin()
-    ssm_client.put_parameter(Name=name, Value=record.to_json(), Type="SecureString", Overwrite=overwrite)
+    parameters.put(name, record.to_json(), overwrite=overwrite)
     return password
 
 

@@ -19,11 +19,13 @@ class Pipeline(Protocol):
 
 
 def from_environment() -> Pipeline:
-    from .pipeline_edge import RedisPipeline, SqsPipeline
+    from .pipeline_edge import RedisPipeline, SqlitePipeline, SqsPipeline
 
     url = os.environ.get("TALLY_QUEUE_URL", "")
     if url.startswith(("redis://", "rediss://")):
         return RedisPipeline(url, os.environ.get("TALLY_JOB_QUEUE") or "default")
+    if url.startswith("sqlite://"):
+        return SqlitePipeline(url, os.environ.get("TALLY_JOB_QUEUE") or "default")
     name = url.removeprefix("sqs://") or os.environ.get("TALLY_SQS_QUEUE_NAME", "")
     return SqsPipeline(name, os.environ.get("TALLY_DLQ") or None)
 

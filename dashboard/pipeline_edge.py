@@ -1,17 +1,19 @@
-"""The queue edge of the pipeline panel: SQS (+ CloudWatch for the oldest message's age) or
-Redis (Sidekiq's queue, retry and dead sets). AWS calls go through the AWS edge (aws.call);
-only this module imports redis."""
+"""The queue edge of the pipeline panel: SQS (+ CloudWatch for the oldest message's age),
+Redis (Sidekiq's queue, retry and dead sets) or local mode's SQLite queue (the same sets). AWS
+calls go through the AWS edge (aws.call); only this module imports redis."""
 
 import json
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from tally_contract import aws
+from tally_contract import sidekiq_redis as sk
 from tally_contract.errors import ServiceError
 
 from .errors import Unavailable
 
-SHOWN_BODY = 4000
+T = TypeVar("T")
 
 
 class SqsPipeline:
@@ -64,7 +66,7 @@ class SqsPipeline:
         return [
             {
                 "id": m["MessageId"],
-                "body": m["Body"][:SHOWN_BODY],
+                "body": m["Body"],  # cut by dead_letters.as_stored, once reduced to what the site keeps
                 "error": m.get("MessageAttributes", {}).get("error", {}).get("StringValue"),
                 "sent_at": int(m.get("Attributes", {}).get("SentTimestamp", 0)) / 1000,
             }
@@ -111,8 +113,8 @@ class SqsPipeline:
 
 
 class RedisPipeline:
-    """Sidekiq's layout: ``queue:<name>`` (LPUSH, the oldest job at the tail), the ``retry``
-    and ``dead`` sorted sets."""
+    """Sidekiq's layout (``tally_contract/sidekiq_redis.py``): ``queue:<name>`` (LPUSH, the
+    oldest job at the tail), the ``retry`` and ``dead`` sorted sets."""
 
     backend = "redis"
 
@@ -121,16 +123,22 @@ class RedisPipeline:
 
         self.client: Any = client or redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=2)
         self.queue = queue
-        self.QUEUE = f"queue:{queue}"
         self.clock = clock
+        self._to_queue = self.client.register_script(sk.TO_QUEUE)
+
+    def _call(self, call: Callable[[], T]) -> T:
+        from redis.exceptions import RedisError
+
+        try:
+            return call()
+        except RedisError as exc:
+            raise Unavailable(f"Redis: {type(exc).__name__}") from exc
 
     def sizes(self) -> dict[str, Any]:
-        try:
-            pipe = self.client.pipeline(transaction=False)
-            pipe.llen(self.QUEUE).lindex(self.QUEUE, -1).zcard("retry").zcard("dead")
-            queued, oldest, retry, dead = pipe.execute()
-        except Exception as exc:  # redis raises many types; all mean unavailable
-            raise Unavailable(f"Redis: {type(exc).__name__}") from exc
+        queue = sk.queue_key(self.queue)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.llen(queue).lindex(queue, -1).zcard(sk.RETRY).zcard(sk.DEAD)
+        queued, oldest, retry, dead = self._call(pipe.execute)
         age = None
         if oldest:
             enqueued = json.loads(oldest).get("enqueued_at")
@@ -139,28 +147,51 @@ class RedisPipeline:
                 "retry": retry, "dead": dead}  # fmt: skip
 
     def inspect(self, limit: int) -> list[dict[str, Any]]:
-        members = self.client.zrevrange("dead", 0, limit - 1, withscores=True)
+        members = self._call(lambda: self.client.zrevrange(sk.DEAD, 0, limit - 1, withscores=True))
         shown = []
         for member, score in members:
             job = json.loads(member)
-            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace")[:SHOWN_BODY],
+            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace"),
                           "error": job.get("error_message"), "sent_at": score})  # fmt: skip
         return shown
 
     def redrive(self, limit: int) -> dict[str, int]:
-        """Each dead job goes back on its own queue byte for byte, atomically with its removal."""
-        moved = 0
-        for member in self.client.zrange("dead", 0, limit - 1):
-            queue = f"queue:{json.loads(member).get('queue') or self.queue}"
-            moved += int(self.client.eval(_REDRIVE, 2, "dead", queue, member))
-        return {"moved": moved, "failed": 0}
+        """Each dead job goes back on its own queue byte for byte, atomically with its removal
+        (and the queue's name into ``queues``, as Sidekiq's Web UI lists queues from there).
+        Only what this call removed is pushed: two dashboards redriving at once never duplicate
+        a job."""
+        members = self._call(lambda: self.client.zrange(sk.DEAD, 0, limit - 1))
+        if not members:
+            return {"moved": 0, "failed": 0}
+        keys, args = sk.to_queue_call(sk.DEAD, [(m, json.loads(m).get("queue") or self.queue, m) for m in members])
+        return {"moved": int(self._call(lambda: self._to_queue(keys=keys, args=args))), "failed": 0}
 
 
-# Push only what this call removed: two dashboards redriving at once never duplicate a job.
-_REDRIVE = """
-if redis.call('zrem', KEYS[1], ARGV[1]) == 1 then
-  redis.call('lpush', KEYS[2], ARGV[1])
-  return 1
-end
-return 0
-"""
+class SqlitePipeline:
+    """Local mode's queue file (tally_contract/queues/sqlite_queue.py): its queue, retry and
+    dead sets, read and redriven through the queue's own methods."""
+
+    backend = "sqlite"
+
+    def __init__(self, url: str, queue: str = "default", clock: Any = time.time) -> None:
+        from tally_contract.queues.sqlite_queue import SqliteQueue
+
+        self.jobs = SqliteQueue.from_url(url)
+        self.queue, self.clock = queue, clock
+
+    def sizes(self) -> dict[str, Any]:
+        sizes = self.jobs.sizes(self.queue)
+        oldest = sizes.pop("oldest_enqueued_at")
+        sizes["oldest_age_seconds"] = max(0.0, self.clock() - oldest) if oldest is not None else None
+        return sizes
+
+    def inspect(self, limit: int) -> list[dict[str, Any]]:
+        shown = []
+        for _, member, score in self.jobs.dead(limit):
+            job = json.loads(member)
+            shown.append({"id": job.get("jid"), "body": member.decode("utf-8", "replace"),
+                          "error": job.get("error_message"), "sent_at": score})  # fmt: skip
+        return shown
+
+    def redrive(self, limit: int) -> dict[str, int]:
+        return {"moved": self.jobs.redrive(limit, self.queue), "failed": 0}

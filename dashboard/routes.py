@@ -164,7 +164,12 @@ def health(request: Request) -> Response:
 def dlq(request: Request) -> Response:
     _admin(request)
     limit = params.integer(params.query_of(request), "limit", 10, 1, 10)
-    return json_response(200, {"messages": runtime.get().queue_pipeline().inspect(limit)})
+    from .dead_letters import as_stored
+
+    rt = runtime.get()
+    messages = rt.queue_pipeline().inspect(limit)
+    sites = rt.stats.site_settings() if messages else {}
+    return json_response(200, {"messages": as_stored(messages, sites)})
 
 
 def redrive(request: Request) -> Response:

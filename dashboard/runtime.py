@@ -13,7 +13,7 @@ from .auth import AdminRecord, Authenticator
 from .errors import Unavailable
 from .health import Pipeline
 from .sessions import AuthStore, LoginBackoff, Sessions
-from .ssm import read_parameter
+from .ssm import Parameters, SsmParameters
 from .stats import Stats
 
 RECORD_TTL = 300.0  # a rotated password takes effect within five minutes on every instance
@@ -24,8 +24,9 @@ class Runtime:
     stats: Stats
     parameter: str | None
     pipeline: Pipeline | None = None
-    ssm: Any = None
-    auth_store: AuthStore | None = None  # built from TALLY_AUTH_TABLE on first use
+    ssm: Any = None  # an SSM client for the default SsmParameters (tests hand in moto's)
+    parameters: Parameters | None = None  # where the admin record lives (local mode: SQLite)
+    auth_store: AuthStore | None = None  # built on first use: TALLY_AUTH_TABLE, or local mode's file
     trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
     clock: Callable[[], float] = time.time
     _auth: tuple[float, Authenticator] | None = None
@@ -35,14 +36,19 @@ class Runtime:
         if self._auth is None or self._auth[0] < time.monotonic():
             if not self.parameter:
                 raise Unavailable("no admin credentials are provisioned (set TALLY_ADMIN_PARAMETER)")
+            parameters = self.parameters or SsmParameters(self.ssm)
             try:
-                record = AdminRecord.from_json(read_parameter(self.parameter, self.ssm))
+                record = AdminRecord.from_json(parameters.get(self.parameter))
             except ValueError as exc:
-                raise Unavailable(f"SSM parameter {self.parameter}: {exc}") from None
+                raise Unavailable(f"admin parameter {self.parameter}: {exc}") from None
             self._auth = (time.monotonic() + RECORD_TTL, Authenticator(record, self.clock))
         return self._auth[1]
 
     def store(self) -> AuthStore:
+        if self.auth_store is None and os.environ.get("TALLY_STORE_URL", "").startswith("sqlite://"):
+            from .sessions_sqlite import SQLiteAuthStore  # local mode: beside the admin record
+
+            self.auth_store = SQLiteAuthStore(os.environ["TALLY_STORE_URL"].removeprefix("sqlite://"))
         if self.auth_store is None:
             table = os.environ.get("TALLY_AUTH_TABLE")
             if not table:
@@ -79,13 +85,16 @@ _runtime: Runtime | None = None
 def get() -> Runtime:
     global _runtime
     if _runtime is None:
-        from tally_contract.sites_dynamodb import DynamoSites
-        from tally_store.dynamodb import DynamoDBStore
+        import tally_store
+        from tally_contract import sites
 
-        stats = Stats(DynamoDBStore.from_environment(), DynamoSites(os.environ.get("TALLY_SITES_TABLE", "")))
+        from . import ssm
+
+        stats = Stats(tally_store.from_environment(), sites.from_environment())
         _runtime = Runtime(
             stats,
             os.environ.get("TALLY_ADMIN_PARAMETER") or None,
+            parameters=ssm.from_environment(),
             trusted_proxies=parse_networks(os.environ.get("TALLY_TRUSTED_PROXIES", "")),
         )
     return _runtime

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tally_aggregates.reader import AggregateReader, Numbers
+from tally_contract.sites import Site
 from tally_store.base import Row, Store
 
 from . import params, raw_events
@@ -19,7 +20,9 @@ SHOWN_FIELDS = ("event_id", "event_time", "name", "path", "url", "referrer_host"
 class SiteList(Protocol):
     def site_ids(self) -> list[str]: ...
 
-    def by_id(self, site_id: str) -> Any: ...
+    def by_id(self, site_id: str) -> Site | None: ...
+
+    def all_sites(self) -> list[Site]: ...
 
 
 class Stats:
@@ -65,8 +68,11 @@ class Stats:
     def sites(self) -> list[str]:
         return self._sites.site_ids()
 
-    def site(self, site_id: str) -> Any:
+    def site(self, site_id: str) -> Site | None:
         return self._sites.by_id(site_id)
+
+    def site_settings(self) -> dict[str, Site]:
+        return {site.site_id: site for site in self._sites.all_sites()}
 
 
 def _shown(numbers: Numbers) -> dict[str, Any]:

@@ -17,18 +17,24 @@ MAX_BODY_BYTES = 512 * 1024
 # mean by "deflate", and wbits -15 reads it.
 _WBITS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
 _JSON_TYPES = ("application/json", "text/plain", "application/csp-report")
+FORM = "application/x-www-form-urlencoded"
 
 
-def check_content_type(content_type: str | None) -> None:
-    """JSON may arrive as application/json, as text/plain (sendBeacon) or with no type."""
-    if not content_type:
-        return
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media in _JSON_TYPES or media.endswith("+json"):
-        return
-    raise UnsupportedEncoding(
-        f"Content-Type {media!r} is not supported; send JSON as application/json or text/plain", field="Content-Type"
-    )
+def body_kind(content_type: str | None, *, allow_form: bool = True) -> str:
+    """ "json" or "form" (an HTML form's, or curl -d's, application/x-www-form-urlencoded).
+    JSON may arrive as application/json, as text/plain (sendBeacon) or with no type."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if not media or media in _JSON_TYPES or media.endswith("+json"):
+        return "json"
+    if allow_form and media == FORM:
+        return "form"
+    accepted = "JSON (application/json, text/plain)" + (f" or {FORM}" if allow_form else "")
+    raise UnsupportedEncoding(f"Content-Type {media!r} is not supported; send {accepted}", field="Content-Type")
+
+
+def looks_like_json(data: bytes) -> bool:
+    """`curl -d '{...}'` labels JSON as a form: a form body never starts with { or [."""
+    return data.lstrip()[:1] in (b"{", b"[")
 
 
 def decode(raw: bytes, content_encoding: str | None) -> bytes:

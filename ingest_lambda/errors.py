@@ -35,6 +35,13 @@ class Unauthorized(IngestError):
     CODE = "unauthorized"
 
 
+class NotFound(IngestError):
+    """A path under a client's prefix that its API does not have (/v1/<call>)."""
+
+    STATUS_CODE = 404
+    CODE = "not_found"
+
+
 class OriginNotAllowed(IngestError):
     """The browser's Origin is not among the site's allowed origins."""
 

@@ -31,13 +31,27 @@ def middlewares() -> list[Callable[..., Any]]:
     traced = tracing.middleware(SERVICE)
     return [
         ConvertToMiddleware(logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)),
-        ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=True)),
+        # Powertools prints the cold-start metric even with metrics disabled (local mode's text).
+        ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=_metrics_enabled())),
         *([traced] if traced else []),
         _accept_header,
     ]
 
 
+def _metrics_enabled() -> bool:
+    """Powertools skips only the final flush when metrics are disabled: what was added piles up
+    and is printed anyway once 100 values gather (and single_metric prints at once). So
+    disabled metrics (local mode's text output) are not added at all."""
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() not in ("true", "1")
+
+
 def record_outcome(outcome: Any) -> None:
+    if not _metrics_enabled():
+        return
+    if outcome.dropped:
+        # Not refused and not accepted: the visitor asked not to be tracked and the site
+        # respects it. One metric with no dimension beyond stage and service.
+        metrics.add_metric(name="EventsDroppedDoNotTrack", unit=MetricUnit.Count, value=outcome.dropped)
     if outcome.enqueued:
         metrics.add_metric(
             name="EnqueueLatency", unit=MetricUnit.Milliseconds, value=round(outcome.enqueue_seconds * 1000, 3)
@@ -61,6 +75,8 @@ def record_refusal(error: IngestError, count: int) -> None:
 
 
 def record_refusal_code(reason: str, count: int) -> None:
+    if not _metrics_enabled():
+        return
     metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=count)
     # Dimensions apply to every metric of a flush, so the per-reason count is its own EMF
     # line; only refused requests pay for it.

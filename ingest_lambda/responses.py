@@ -15,6 +15,9 @@ PIXEL = (
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
+# On an answer to a request dropped under Do Not Track / Global Privacy Control: 2xx, so no
+# client retries what would be dropped again, and this header says nothing was kept.
+DROPPED = {"Tally-Dropped": "do-not-track"}
 # On every answer, Chalice's own (405, 415, 500) included: nothing the ingest sends is a page,
 # so a browser must neither sniff one out of a body nor run or frame anything it loads.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'"}
@@ -26,6 +29,10 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
         status_code=status,
         headers=_headers({"Content-Type": "application/json", "Cache-Control": NO_STORE}, headers),
     )
+
+
+def empty_response(status: int, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(body=b"", status_code=status, headers=_headers({"Cache-Control": NO_STORE}, headers))
 
 
 def error_response(error: IngestError, headers: Mapping[str, str] | None = None) -> Response:

@@ -11,6 +11,8 @@ from tally_contract.envelope import JobOptions
 class Settings:
     queue_url: str = "memory://"
     sites_table: str = ""
+    aggregates_table: str = ""  # where the daily salts are; "" keeps them in memory (tests)
+    store_url: str = ""  # sqlite://<path>: local mode's sites and salts live in its store's file
     stage: str = "dev"
     job: JobOptions = field(default_factory=JobOptions)
     trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
@@ -22,6 +24,8 @@ class Settings:
         return cls(
             queue_url=env.get("TALLY_QUEUE_URL", "memory://"),
             sites_table=env.get("TALLY_SITES_TABLE", ""),
+            aggregates_table=env.get("TALLY_AGGREGATES_TABLE", ""),
+            store_url=env.get("TALLY_STORE_URL", ""),
             stage=env.get("TALLY_STAGE", "dev"),
             job=JobOptions(
                 job_class=env.get("TALLY_JOB_CLASS", "ProcessRequestJob"),

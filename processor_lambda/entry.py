@@ -39,14 +39,14 @@ def rollup(instance: "Rollup | None" = None) -> "Rollup":
 
 def build_rollup(clock: "Callable[[], float]" = time.time) -> "Rollup":
     """The rollup as the functions run it, configured from the environment."""
+    import tally_store
     from tally_aggregates.rollup import Rollup
-    from tally_contract.sites_dynamodb import DynamoSites
-    from tally_store.dynamodb import DynamoDBStore
+    from tally_contract import sites as site_stores
 
     from .request_job import SiteSettings, declared
 
-    sites = SiteSettings(DynamoSites(os.environ["TALLY_SITES_TABLE"]).by_id)
-    return Rollup(DynamoDBStore.from_environment(), declared=lambda site: declared(sites, site), clock=clock)
+    sites = SiteSettings(site_stores.from_environment().by_id)  # local mode: TALLY_STORE_URL's sites
+    return Rollup(tally_store.from_environment(), declared=lambda site: declared(sites, site), clock=clock)
 
 
 def reset() -> None:

@@ -64,12 +64,14 @@ def record_rollup_work(report: dict[str, Any]) -> None:
 
 
 def record_batch(size: int, failed: int, dead: int, started: float) -> None:
-    metrics.add_metric(name="BatchSize", unit=MetricUnit.Count, value=size)
-    metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=size - failed)
-    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failed - dead)
-    metrics.add_metric(name="RecordsDeadLettered", unit=MetricUnit.Count, value=dead)
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    metrics.add_metric(name="BatchDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
+    # Disabled metrics would pile up and be printed anyway (ingest_lambda/observability.py).
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() not in ("true", "1"):
+        metrics.add_metric(name="BatchSize", unit=MetricUnit.Count, value=size)
+        metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=size - failed)
+        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failed - dead)
+        metrics.add_metric(name="RecordsDeadLettered", unit=MetricUnit.Count, value=dead)
+        metrics.add_metric(name="BatchDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
     if failed:
         logger.warning("batch settled with failures", extra={"size": size, "failed": failed, "dead": dead})
     else:

@@ -66,7 +66,9 @@ class Pipeline:
                 return [RecordResult.failure(_as_failure(exc))] * len(jobs)
         single = self.registry.handler(job_class)
         if single is None:
-            failure = JobFailed(f"no handler is registered for job class {job_class!r}", retryable=False)
+            # Retried, as Sidekiq retries a class it cannot find: another worker (or this one,
+            # redeployed) may know it. Sidekiq's schedule, or SQS's redrive, ends in the dead letters.
+            failure = JobFailed(f"no handler is registered for job class {job_class!r}")
             return [RecordResult.failure(failure)] * len(jobs)
         return [_run_one(single, job) for job in jobs]
 
@@ -90,16 +92,17 @@ def _as_failure(exc: Exception) -> JobFailed:
 def build_pipeline(
     registry: Registry | None = None, *, clock: Callable[[], float] = time.time, store: "Store | None" = None
 ) -> Pipeline:
-    """The production pipeline, configured from the environment (see docs/operations.md).
-    ``store`` replaces the DynamoDB store (the fault tests hand in one with a faulty client)."""
-    from tally_contract.sites_dynamodb import DynamoSites
-    from tally_store.dynamodb import DynamoDBStore
+    """The production pipeline, configured from the environment (see docs/operations.md): the
+    store and sites of ``TALLY_STORE_URL`` (local mode), else the DynamoDB tables. ``store``
+    replaces the store (the fault tests hand in one with a faulty client)."""
+    import tally_store
+    from tally_contract import sites as site_stores
 
     from .request_job import RequestProcessor, SiteSettings
 
     registry = registry or Registry()
-    store = store or DynamoDBStore.from_environment()
-    sites = SiteSettings(DynamoSites(os.environ["TALLY_SITES_TABLE"], client=None).by_id)
+    store = store or tally_store.from_environment()
+    sites = SiteSettings(site_stores.from_environment().by_id)
     processor = RequestProcessor(store, sites, default_site=os.environ.get("TALLY_DEFAULT_SITE") or None, clock=clock)
     registry.register_batch(PROCESS_REQUEST_JOB, processor)
     return Pipeline(registry)

@@ -92,4 +92,9 @@ def _host(split: SplitResult | None) -> str | None:
 def _path(split: SplitResult | None) -> str | None:
     if split is None:
         return None
-    return split.path[:MAX_PATH] or "/"
+    path = split.path or "/"
+    # A hash route (#/pricing, #!/pricing) is the page of a hash-routed app; ingest keeps no
+    # other fragment (tally_contract/privacy.py), and an anchor (#section) is not a page.
+    if split.fragment.startswith(("/", "!/")):
+        path += "#" + split.fragment.partition("?")[0]
+    return path[:MAX_PATH]

@@ -20,11 +20,11 @@ from tally_contract.envelope import Job
 from tally_contract.errors import StorageError
 from tally_contract.sites import Site
 from tally_store.base import Heartbeat, PendingWrite, Refused, Store
+from tally_store.salts import DailySalts
 
 from . import events
 from .enrich import enrich, salt_day
 from .results import JobFailed, RecordResult
-from .salts import DailySalts
 
 SLICE = 500
 # A child of the Powertools logger "processor": JSON lines with the Lambda context, and debug
@@ -113,7 +113,7 @@ class RequestProcessor:
         event = events.from_job(job, self.default_site)
         site = self.sites.get(event["site"], now)
         salt = self.salts.for_day(salt_day(event["event_time"]), now)
-        return enrich(event, site.ip_handling, salt), site
+        return enrich(event, site.ip_handling, salt, site.query_params), site
 
     def _heartbeat(self, prepared: list[dict[str, Any]], now: float) -> None:
         """One PutItem per batch for the dashboard's pipeline panel: when the last batch ran,

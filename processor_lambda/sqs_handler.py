@@ -3,8 +3,10 @@
 Chalice cannot turn on ReportBatchItemFailures, so by default (``report_failures=False``)
 the handler deletes the messages it finished, then raises: Lambda puts back exactly the
 unfinished ones. Where the flag is set (``chalice package --merge-template``), it returns
-``batchItemFailures`` instead. Poison messages (undecodable, unknown job class) go straight to
-the dead-letter queue when one is configured, with the reason, instead of being retried.
+``batchItemFailures`` instead. Poison messages (undecodable, an invalid event) go straight to
+the dead-letter queue when one is configured, with the reason, instead of being retried; a job
+of a class no handler is registered for is retried, as Sidekiq retries it, until SQS's
+redrive policy moves it to the dead-letter queue.
 """
 
 import logging

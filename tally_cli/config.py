@@ -39,38 +39,42 @@ class LocalState:
     """What ``tally up`` tells the other commands while it runs (``.tally/local.json``)."""
 
     pid: int
-    endpoint_url: str
     api_url: str
-    region: str
     stage: str
-    backend: str
-    queue_url: str
-    events_queue_url: str
-    dlq_url: str
-    sites_table: str
-    events_table: str
-    aggregates_table: str
+    queue_url: str  # sqlite://<path> (the default), redis://..., or sqs://<url> (--aws-emulator)
+    store_url: str  # sqlite://<path>; empty with --aws-emulator (the emulator's DynamoDB tables)
     site_id: str
     write_key: str
     secret_key: str
     admin_password: str = ""
+    endpoint_url: str = ""  # the AWS emulator's (--aws-emulator), else none
+    region: str = "us-east-1"
+    dlq_url: str = ""
+
+    @property
+    def backend(self) -> str:
+        return self.queue_url.partition("://")[0].replace("rediss", "redis")
 
     def write(self) -> Path:
         directory = state_dir()
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / STATE_FILE
         # The local site's secret key and the dashboard password are in here: this user only.
-        # Written aside and renamed into place: a reader never sees a half-written file.
-        partial = path.with_name(f".{STATE_FILE}.{os.getpid()}")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(asdict(self), handle, indent=2)
-        os.replace(partial, path)
+        write_private(path, json.dumps(asdict(self), indent=2))
         return path
 
     @staticmethod
     def remove() -> None:
         (state_dir() / STATE_FILE).unlink(missing_ok=True)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only this user may read, whole: a crash leaves the old one or the new one."""
+    partial = path.with_name(path.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(partial, path)
 
 
 def read_state() -> LocalState | None:
@@ -95,6 +99,7 @@ def _alive(pid: int) -> bool:
 
 
 if TYPE_CHECKING:
+    from tally_contract.sites import ListedSites
     from tally_store.base import Store
 
 
@@ -109,31 +114,40 @@ class Target:
     queue: str  # queue name or URL
     dlq: str
     local: LocalState | None = None
+    store_url: str = ""  # sqlite://<path> in local mode: store, sites and the admin record there
 
     def store(self) -> "Store":
+        if self.store_url:
+            import tally_store
+
+            return tally_store.from_url(self.store_url)
         from tally_store.dynamodb import DynamoDBStore
 
         return DynamoDBStore(self.events_table, self.aggregates_table)
+
+    def sites(self) -> "ListedSites":
+        from tally_contract.sites import open_sites
+
+        return open_sites(self.store_url, self.sites_table)
+
+    def where(self) -> str:
+        """The sites' home, for messages."""
+        return self.store_url.removeprefix("sqlite://") if self.store_url else self.sites_table
 
 
 def target(stage: str | None = None) -> Target:
     """Local mode when ``tally up`` runs (and no stage was asked for); AWS otherwise.
 
-    Local mode points botocore at the emulator with throwaway credentials, so a command can
-    never reach a real account by accident while local mode is the target.
+    Local mode with the AWS emulator points botocore at it with throwaway credentials, so a
+    command can never reach a real account by accident while local mode is the target.
     """
     state = read_state() if stage is None else None
     if state is not None:
-        use_local_endpoint(state.endpoint_url, state.region)
-        return Target(
-            state.stage,
-            state.sites_table,
-            state.events_table,
-            state.aggregates_table,
-            state.events_queue_url,
-            state.dlq_url,
-            state,
-        )
+        if state.endpoint_url:
+            use_local_endpoint(state.endpoint_url, state.region)
+        prefix = f"tally-{state.stage}"
+        return Target(state.stage, f"{prefix}-sites", f"{prefix}-events", f"{prefix}-aggregates",
+                      state.queue_url.removeprefix("sqs://"), state.dlq_url, state, state.store_url)  # fmt: skip
     stage = stage or "dev"
     return Target(
         stage,

@@ -18,6 +18,7 @@ COMMANDS = {
     "stats": "tally_cli.commands.stats:stats",
     "queue": "tally_cli.commands.queue:queue",
     "rollup": "tally_cli.commands.rollup:rollup",
+    "store": "tally_cli.commands.store:store",
     "dlq": "tally_cli.commands.dlq:dlq",
     "drain": "tally_cli.commands.drain:drain",
     "dashboard": "tally_cli.commands.dashboard:dashboard",

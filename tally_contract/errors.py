@@ -41,6 +41,10 @@ class ConditionFailed(StorageError):
         super().__init__(message, code=code, retryable=False)
 
 
+class StoreConfigError(TallyError):
+    """A store URL is malformed or names an unknown backend."""
+
+
 class StoreUnavailable(StorageError):
     """A table or store cannot be reached; retry later."""
 

@@ -15,7 +15,11 @@ from .timeutil import format_iso, parse_time
 
 MAX_EVENT_BYTES = 32 * 1024
 DEFAULT_NAME = "pageview"
-CLIENT_FIELDS = frozenset({"event_id", "name", "url", "referrer", "time", "sent_at", "properties"})
+CLIENT_FIELDS = frozenset(
+    {"event_id", "name", "url", "referrer", "time", "sent_at", "properties", "user_id", "anonymous_id"}
+)
+# Queued only when set, after the others: an event without them encodes as it always did.
+IDENTITY_FIELDS = ("user_id", "anonymous_id")
 SERVER_FIELDS = frozenset({"ip", "user_agent"})
 # How far ahead of its receipt an event may be dated: clocks drift, and a client's may be a
 # little fast without ``sent_at`` to correct it. Within this it is clamped to the receipt.
@@ -61,6 +65,9 @@ def build(raw: Any, origin: Origin) -> dict[str, Any]:
         "user_agent": _user_agent(raw, origin),
         "properties": fields.properties(raw.get("properties")),
     }
+    for field in IDENTITY_FIELDS:
+        if raw.get(field) is not None:
+            event[field] = fields.identifier(field, raw[field])
     return event
 
 

@@ -15,6 +15,7 @@ MAX_USER_AGENT = 512
 MAX_PROPERTIES = 50
 MAX_PROPERTY_KEY = 100
 MAX_PROPERTY_VALUE = 1024
+MAX_IDENTIFIER = 256
 MAX_SAFE_INT = 2**53  # beyond this JavaScript clients and JSON tooling lose precision
 
 _EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -81,6 +82,16 @@ def ip(value: Any) -> str:
         return str(ipaddress.ip_address(raw))
     except ValueError:
         raise FieldError("ip", "is not an IPv4 or IPv6 address") from None
+
+
+def identifier(field: str, value: Any) -> str:
+    """A user id or anonymous id: the client's own string (numbers are taken as their text)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    clean = text(field, value, MAX_IDENTIFIER).strip()
+    if not clean:
+        raise FieldError(field, "must not be empty")
+    return clean
 
 
 def user_agent(value: Any) -> str:

@@ -1,12 +1,14 @@
 """Sites: who may send events, from where, and how the processor treats them.
 
 Each site has a public write key (in every page's snippet), a secret server key (kept only
-as a SHA-256 hash), allowed browser origins and processing settings. Lookups go through a
-small TTL cache so a warm Lambda does not pay a DynamoDB read per request.
+as a SHA-256 hash), allowed browser origins, optionally a domain (Plausible's tracker names
+its site by domain, not by key) and privacy settings. Lookups go through a small TTL cache so
+a warm Lambda does not pay a DynamoDB read per request.
 """
 
 import hashlib
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -14,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from .privacy import DEFAULT_QUERY_PARAMS, VISITORS_BY_DEVICE
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,9 @@ class Site:
     ip_handling: str = "truncate"
     retention_days: int = 395
     rate_limit: int = 0  # events per second per ingest instance; 0 = no limit
+    domain: str | None = None  # "shop.example.com": lower case, no "www." (normalise_domain)
+    query_params: tuple[str, ...] = DEFAULT_QUERY_PARAMS  # what stored URLs keep of their query
+    visitors: str = VISITORS_BY_DEVICE  # how an event with a user id is counted (privacy.py)
     goals: tuple[str, ...] = ()  # event:<name> or page:<path pattern> (tally_aggregates/declared.py)
     props: tuple[str, ...] = ()  # custom property keys counted in the aggregates
     # How far back a browser (write key only) may date an event; a server sender (secret key)
@@ -53,11 +60,16 @@ class NewSite:
     secret_key: str = field(repr=False)
 
 
+WRITE_KEY_PREFIX, SECRET_KEY_PREFIX = "wk_", "sk_"
+
+
 def create(site_id: str, origins: Iterable[str] = (), **settings: object) -> NewSite:
-    secret = "sk_" + secrets.token_urlsafe(32)
+    secret = SECRET_KEY_PREFIX + secrets.token_urlsafe(32)
+    if settings.get("domain") is not None:
+        settings["domain"] = normalise_domain(str(settings["domain"]))
     site = Site(
         site_id=site_id,
-        write_key="wk_" + secrets.token_urlsafe(18),
+        write_key=WRITE_KEY_PREFIX + secrets.token_urlsafe(18),
         secret_hash=hash_secret(secret),
         origins=tuple(o.lower().rstrip("/") for o in origins),
         **settings,  # type: ignore[arg-type]
@@ -78,6 +90,13 @@ def check_timezone(name: str) -> str:
     raise ValueError(f"{name!r} is not an IANA time zone name, e.g. Europe/Berlin or UTC")
 
 
+def normalise_domain(domain: str) -> str:
+    """A site's domain as Plausible compares it: lower case, no scheme, port, path or "www."."""
+    bare = domain.strip().lower().partition("://")[2] or domain.strip().lower()
+    bare = bare.split("/", 1)[0].rsplit(":", 1)[0] if not bare.startswith("[") else bare.split("]", 1)[0] + "]"
+    return bare.removeprefix("www.").rstrip(".")
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -94,6 +113,8 @@ def _origin_matches(pattern: str, origin: str) -> bool:
 class SiteStore(Protocol):
     def by_write_key(self, write_key: str) -> Site | None: ...
 
+    def by_domain(self, domain: str) -> Site | None: ...
+
     def put(self, site: Site) -> None: ...
 
 
@@ -104,6 +125,9 @@ class MemorySites:
     def by_write_key(self, write_key: str) -> Site | None:
         return self._sites.get(write_key)
 
+    def by_domain(self, domain: str) -> Site | None:
+        return next((site for site in self._sites.values() if site.domain == domain), None)
+
     def by_id(self, site_id: str) -> Site | None:
         return next((site for site in self._sites.values() if site.site_id == site_id), None)
 
@@ -113,6 +137,36 @@ class MemorySites:
 
     def site_ids(self) -> list[str]:
         return sorted(site.site_id for site in self._sites.values())
+
+    def all_sites(self) -> list[Site]:
+        return list(self._sites.values())
+
+
+class ListedSites(SiteStore, Protocol):
+    """A site store that can also look sites up by id and list them (every adapter can)."""
+
+    def by_id(self, site_id: str) -> Site | None: ...
+
+    def site_ids(self) -> list[str]: ...
+
+    def all_sites(self) -> list[Site]: ...
+
+
+def open_sites(store_url: str = "", sites_table: str = "") -> ListedSites:
+    """The sites of a store: in its SQLite file for ``sqlite://<path>`` (local mode), else the
+    DynamoDB table ``sites_table``. Each adapter is imported only when used."""
+    if store_url.startswith("sqlite://"):
+        from .sites_sqlite import SQLiteSites
+
+        return SQLiteSites(store_url.removeprefix("sqlite://"))
+    from .sites_dynamodb import DynamoSites
+
+    return DynamoSites(sites_table)
+
+
+def from_environment() -> ListedSites:
+    """``TALLY_STORE_URL``'s sites (local mode), else the table ``TALLY_SITES_TABLE`` names."""
+    return open_sites(os.environ.get("TALLY_STORE_URL", ""), os.environ.get("TALLY_SITES_TABLE", ""))
 
 
 class CachedSites:
@@ -137,17 +191,23 @@ class CachedSites:
         self._lock = threading.Lock()
 
     def by_write_key(self, write_key: str) -> Site | None:
+        return self._cached("k" + write_key, self.store.by_write_key, write_key)
+
+    def by_domain(self, domain: str) -> Site | None:
+        return self._cached("d" + domain, self.store.by_domain, domain)
+
+    def _cached(self, key: str, lookup: Callable[[str], Site | None], value: str) -> Site | None:
         now = self._clock()
         with self._lock:
-            hit = self._entries.get(write_key)
+            hit = self._entries.get(key)
             if hit is not None and hit[0] > now:
-                self._entries.move_to_end(write_key)
+                self._entries.move_to_end(key)
                 return hit[1]
-        site = self.store.by_write_key(write_key)
+        site = lookup(value)
         with self._lock:
             expires = now + (self._ttl if site else self._negative_ttl)
-            self._entries[write_key] = (expires, site)
-            self._entries.move_to_end(write_key)
+            self._entries[key] = (expires, site)
+            self._entries.move_to_end(key)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
         return site

@@ -1,21 +1,21 @@
 """Sidekiq's dead set on Redis: list, show, redrive, purge.
 
 Redrive moves the member's exact bytes from ``dead`` to ``queue:<its queue>`` in one Lua call
-(ZREM, and only if that removed it, LPUSH), so a job is never both dead and queued, and two
-redrives cannot run one job twice. Unlike Sidekiq's Web UI "Retry now", which rewrites the job
-(``retry_count - 1``), the bytes are kept: the job's error fields stay for the record, and a job
-whose retries were exhausted gets one more attempt before it is dead again.
+(ZREM, and only if that removed it, SADD queues and LPUSH: ``sidekiq_redis.TO_QUEUE``), so a
+job is never both dead and queued, and two redrives cannot run one job twice. Unlike Sidekiq's
+Web UI "Retry now", which rewrites the job (``retry_count - 1``), the bytes are kept: the job's
+error fields stay for the record, and a job whose retries were exhausted gets one more attempt
+before it is dead again.
 """
 
 from collections.abc import Sequence
 
 from tally_contract import wire
+from tally_contract.sidekiq_redis import DEAD
 
 from .errors import OpsError
 from .letters import Letter
 from .redis_side import RedisSide
-
-DEAD = "dead"
 
 
 def _jid(member: bytes) -> str:

@@ -19,13 +19,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from processor_lambda.sidekiq_retry import due_job
+from tally_contract.sidekiq_redis import RETRY, SCHEDULE, due_job, queue_key, timed_hold_key
 
 from .errors import OpsError
-from .redis_side import RedisSide, timed_hold_key
+from .redis_side import RedisSide
 from .sqs import MAX_DELAY, Outgoing, Sqs
 
-TIMED_SETS = ("schedule", "retry")
+TIMED_SETS = (SCHEDULE, RETRY)
 Progress = Callable[[int], None]
 
 
@@ -56,7 +56,7 @@ class RedisToSqs:
         """What a drain would move now, moving nothing."""
         held = len(self.redis.held(self.queue))
         held += sum(len(self.redis.zrange(timed_hold_key(zset, self.queue))) for zset in TIMED_SETS)
-        report = Report(moved=self.redis.length(f"queue:{self.queue}"), resent=held)
+        report = Report(moved=self.redis.length(queue_key(self.queue)), resent=held)
         now = self.clock()
         for zset in self.sets:
             for member, score in self.redis.zrange(zset):

@@ -1,95 +1,24 @@
 """The Redis side of the operator tools: the only module here that imports redis.
 
-Drain keys (Tally's, next to Sidekiq's):
-
-- ``tally:drain:queue:<name>``: jobs taken from ``queue:<name>`` and not yet confirmed sent.
-  TAKE moves a chunk there from the queue's tail atomically; ACK removes exactly the sent
-  bytes (LREM), GIVE_BACK returns unsent ones to the queue's tail (they run next).
-- ``tally:drain:<set>:<name>`` (``schedule``, ``retry``): timed jobs of queue ``<name>`` in
-  flight, with their score.
-
-A crash leaves jobs in these keys, never nowhere; the next drain sends them first.
+Drain holds (``tally:drain:queue:<name>``, ``tally:drain:<set>:<name>``, next to Sidekiq's
+keys; all spelled in ``tally_contract/sidekiq_redis.py``): TAKE moves a chunk there from the
+queue's tail atomically; ACK removes exactly the sent bytes (LREM), GIVE_BACK returns unsent
+ones to the queue's tail (they run next); MOVE_TIMED holds scheduled and retrying jobs in flight
+with their score. A crash leaves jobs in these keys, never nowhere; the next drain sends them
+first. Dead-set redrive is TO_QUEUE, the same script as the worker's poller and the dashboard's.
 """
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import redis
-from redis.exceptions import RedisError
+
+from tally_contract import sidekiq_redis as sk
+from tally_contract.redis_errors import translated
 
 from .errors import OpsError
 
 T = TypeVar("T")
-
-TAKE = """
-local jobs = redis.call('RPOP', KEYS[1], tonumber(ARGV[1]))
-if jobs then redis.call('LPUSH', KEYS[2], unpack(jobs)) return jobs end
-return {}
-"""
-
-ACK = """
-local n = 0
-for i = 1, #ARGV do n = n + redis.call('LREM', KEYS[1], 1, ARGV[i]) end
-return n
-"""
-
-# ARGV oldest first; pushed newest first so the oldest ends at the tail, next to run.
-GIVE_BACK = """
-local n = 0
-for i = #ARGV, 1, -1 do
-  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[i]) n = n + 1 end
-end
-return n
-"""
-
-# Move members between sorted sets keeping the score; only members the source still held (the
-# Redis worker's poller may have taken one meanwhile). Returns the members moved.
-MOVE_TIMED = """
-local moved = {}
-for i = 1, #ARGV do
-  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if score then
-    redis.call('ZREM', KEYS[1], ARGV[i])
-    redis.call('ZADD', KEYS[2], score, ARGV[i])
-    moved[#moved + 1] = ARGV[i]
-  end
-end
-return moved
-"""
-
-# Dead set redrive: ZREM, and only if that removed it, SADD queues + LPUSH the same bytes.
-REDRIVE = """
-local n = 0
-for i = 1, #ARGV, 2 do
-  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
-    redis.call('SADD', KEYS[2], ARGV[i + 1])
-    redis.call('LPUSH', 'queue:' .. ARGV[i + 1], ARGV[i])
-    n = n + 1
-  end
-end
-return n
-"""
-
-
-def queue_key(name: str) -> str:
-    return f"queue:{name}"
-
-
-def hold_key(name: str) -> str:
-    return f"tally:drain:queue:{name}"
-
-
-def timed_hold_key(zset: str, queue: str) -> str:
-    return f"tally:drain:{zset}:{queue}"
-
-
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except RedisError as exc:
-        raise OpsError(f"Redis {what}: {type(exc).__name__}: {exc}") from exc
 
 
 class RedisSide:
@@ -108,7 +37,7 @@ class RedisSide:
         return cls(client)
 
     def _run(self, what: str, call: Callable[[], T]) -> T:
-        with _translated(what):
+        with translated(what, OpsError):
             return call()
 
     def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -120,24 +49,23 @@ class RedisSide:
 
     def held(self, queue: str) -> list[bytes]:
         """Jobs a crashed drain left in flight, oldest first."""
-        return list(reversed(self._run("LRANGE", lambda: self.client.lrange(hold_key(queue), 0, -1))))
+        return list(reversed(self._run("LRANGE", lambda: self.client.lrange(sk.hold_key(queue), 0, -1))))
 
     def take(self, queue: str, limit: int) -> list[bytes]:
-        return list(self._script("TAKE", [queue_key(queue), hold_key(queue)], [limit]))
+        return list(self._script("TAKE", [sk.queue_key(queue), sk.hold_key(queue)], [limit]))
 
     def ack(self, queue: str, jobs: Sequence[bytes]) -> int:
-        return int(self._script("ACK", [hold_key(queue)], jobs)) if jobs else 0
+        return int(self._script("ACK", [sk.hold_key(queue)], jobs)) if jobs else 0
 
     def give_back(self, queue: str, jobs: Sequence[bytes]) -> int:
-        return int(self._script("GIVE_BACK", [hold_key(queue), queue_key(queue)], jobs)) if jobs else 0
+        return int(self._script("GIVE_BACK", [sk.hold_key(queue), sk.queue_key(queue)], jobs)) if jobs else 0
 
     def push(self, queue: str, bodies: Sequence[str]) -> None:
         """Append jobs as Sidekiq's client does: SADD queues, LPUSH queue:<name>."""
 
         def write() -> None:
             pipe = self.client.pipeline(transaction=True)
-            pipe.sadd("queues", queue)
-            pipe.lpush(queue_key(queue), *bodies)
+            sk.push(pipe, queue, bodies)
             pipe.execute()
 
         if bodies:
@@ -160,24 +88,26 @@ class RedisSide:
         """Move ``members`` into the queue's hold; returns those that were still there."""
         if not members:
             return []
-        return list(self._script("MOVE_TIMED", [zset, timed_hold_key(zset, queue)], members))
+        return list(self._script("MOVE_TIMED", [zset, sk.timed_hold_key(zset, queue)], members))
 
     def release_timed(self, zset: str, queue: str, members: Sequence[bytes], *, back: bool) -> int:
         """Drop sent timed jobs from the hold (``back=False``) or return them to ``zset``."""
         if not members:
             return 0
-        hold = timed_hold_key(zset, queue)
+        hold = sk.timed_hold_key(zset, queue)
         if back:
             return len(self._script("MOVE_TIMED", [hold, zset], members))
         return int(self._run("ZREM", lambda: self.client.zrem(hold, *members)))
 
     def redrive(self, pairs: Sequence[tuple[bytes, str]]) -> int:
         """Move dead-set members (exact bytes) to the named queues."""
-        args = [value for member, queue in pairs for value in (member, queue)]
-        return int(self._script("REDRIVE", ["dead", "queues"], args)) if pairs else 0
+        if not pairs:
+            return 0
+        keys, args = sk.to_queue_call(sk.DEAD, [(member, queue, member) for member, queue in pairs])
+        return int(self._script("TO_QUEUE", keys, args))
 
     def zremove(self, key: str, members: Sequence[bytes]) -> int:
         return int(self._run("ZREM", lambda: self.client.zrem(key, *members))) if members else 0
 
 
-_SCRIPTS = {"TAKE": TAKE, "ACK": ACK, "GIVE_BACK": GIVE_BACK, "MOVE_TIMED": MOVE_TIMED, "REDRIVE": REDRIVE}
+_SCRIPTS = {name: getattr(sk, name) for name in ("TAKE", "ACK", "GIVE_BACK", "MOVE_TIMED", "TO_QUEUE")}

@@ -25,6 +25,7 @@ from .buckets import KEEP_SECONDS, end_epoch
 from .dynamodb_blobs import Blobs, first_key
 from .dynamodb_calls import Calls, Item
 from .dynamodb_events import RawEvents, Writing
+from .dynamodb_salts import DynamoDBSalts
 
 DIRTY_INDEX = "by_dirty"
 DIRTY = "1"
@@ -180,16 +181,7 @@ class DynamoDBStore:
 
     # Small state.
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:
-        key = {"pk": {"S": "salt"}, "sk": {"S": day}}
-        try:
-            self.calls.retried(
-                "put_item", TableName=self.aggregates_table, ConditionExpression="attribute_not_exists(pk)",
-                Item={**key, "v": {"B": candidate}, "ttl": {"N": str(int(expires))}},
-            )  # fmt: skip
-            return candidate
-        except ConditionFailed:
-            found = self.calls.retried("get_item", TableName=self.aggregates_table, Key=key, ConsistentRead=True)
-            return bytes(found["Item"]["v"]["B"])
+        return DynamoDBSalts(self.aggregates_table, self.calls.client).daily_salt(day, candidate, expires)
 
     def put_heartbeat(self, beat: Heartbeat, name: str = "processor") -> None:
         item = {**_heartbeat_key(name), "at": {"N": f"{beat.at:.3f}"}, "n": {"N": str(beat.size)}}

@@ -12,7 +12,7 @@ FIELDS = (
     "received_at", "ip", "user_agent", "browser", "browser_version", "os", "os_version", "device", "bot",
     "visitor_id", "country",
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid", "msclkid",
-    "properties", "correlation_id",
+    "properties", "correlation_id", "user_id", "anonymous_id",
 )  # fmt: skip
 _LIMITS = {"url": 2048, "referrer": 2048, "user_agent": 2048, "host": 2048, "referrer_host": 2048, "site": 2048,
            "name": 200, "path": 512}  # fmt: skip

@@ -12,9 +12,10 @@ from typing import Any
 
 import redis
 
-from processor_lambda.pipeline import Pipeline, build_pipeline
+from processor_lambda.pipeline import Pipeline
 from processor_lambda.registry import Registry
-from processor_lambda.worker import run_worker
+from redis_worker.processing import build_pipeline
+from redis_worker.worker import run_worker
 
 
 def read_four_fields(arguments: list[Any], _job: object) -> None:

@@ -49,6 +49,7 @@ def drain(source: str, destination: str, queue: str, **options: Any) -> None:
 
 
 def _mover(source: str, destination: str, queue: str, options: dict[str, Any]) -> "RedisToSqs | SqsToRedis":
+    from tally_contract.sidekiq_redis import RETRY, SCHEDULE
     from tally_ops.connect import redis_at, sqs_at, target
     from tally_ops.drain import RedisToSqs, SqsToRedis
 
@@ -58,7 +59,7 @@ def _mover(source: str, destination: str, queue: str, options: dict[str, Any]) -
     if not queue or any(c.isspace() for c in queue):
         raise OpsError(f"--queue: {queue!r} is not a queue name")
     aws = {"endpoint_url": options["endpoint_url"], "region": options["region"]}
-    sets = [name for flag, name in (("with_scheduled", "schedule"), ("with_retries", "retry")) if options[flag]]
+    sets = [name for flag, name in (("with_scheduled", SCHEDULE), ("with_retries", RETRY)) if options[flag]]
     if src.kind == "redis":
         return RedisToSqs(redis_at(src), sqs_at(dst, **aws), queue, options["chunk"], sets)
     if sets:

@@ -35,6 +35,9 @@ def status(stage: str | None, redis_url: str | None, queue_name: str) -> None:
         redis_url = where.local.queue_url
     if redis_url:
         rows = _redis_rows(redis_url, queue_name)
+    elif where.local is not None and where.local.backend == "sqlite":
+        with translated("queue status"):
+            rows = _sqlite_rows(where.local.queue_url, queue_name)
     else:
         with translated("queue status"):
             rows = _sqs_rows(where)
@@ -95,19 +98,37 @@ def _oldest_age(queue_name: str) -> str:
 def _redis_rows(url: str, queue_name: str) -> list[tuple[str, str]]:
     import redis
 
+    from tally_contract import sidekiq_redis as sk
+
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+    key = sk.queue_key(queue_name)
     try:
-        depth = client.llen(f"queue:{queue_name}")
-        oldest = client.lindex(f"queue:{queue_name}", -1)  # Sidekiq pushes left, pops right
-        retries, dead = client.zcard("retry"), client.zcard("dead")
+        depth = client.llen(key)
+        oldest = client.lindex(key, -1)  # Sidekiq pushes left, pops right
+        retries, dead = client.zcard(sk.RETRY), client.zcard(sk.DEAD)
     except redis.RedisError as exc:
         raise click.ClickException(f"cannot read {redacted(url)}: {exc}") from None
     return [
-        ("queue", f"{redacted(url)} queue:{queue_name}"),
+        ("queue", f"{redacted(url)} {key}"),
         ("waiting", str(depth)),
         ("oldest", _job_age(oldest)),
         ("retry set", str(retries)),
         ("dead set", str(dead)),
+    ]
+
+
+def _sqlite_rows(url: str, queue_name: str) -> list[tuple[str, str]]:
+    from tally_contract.queues.sqlite_queue import SqliteQueue
+
+    sizes = SqliteQueue.from_url(url).sizes(queue_name)
+    oldest = sizes["oldest_enqueued_at"]
+    return [
+        ("queue", f"{url} {queue_name}"),
+        ("waiting", str(sizes["queued"])),
+        ("in flight", str(sizes["in_flight"])),
+        ("oldest", "-" if oldest is None else f"{max(0.0, time.time() - oldest):.0f} s"),
+        ("retry set", str(sizes["retry"])),
+        ("dead set", str(sizes["dead"])),
     ]
 
 

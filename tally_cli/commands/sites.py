@@ -1,7 +1,6 @@
 """``tally sites``: add, list and rotate the keys of sites in the sites table."""
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import click
 
@@ -10,9 +9,6 @@ from tally_contract import sites as site_model
 from ..config import Target, target
 from ..errors import translated
 from ..snippet import script_tag
-
-if TYPE_CHECKING:
-    from tally_contract.sites_dynamodb import DynamoSites
 
 
 @click.group()
@@ -30,12 +26,6 @@ def _check_site_id(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     if not value or len(value) > 64 or not all(c.isalnum() or c in "-_." for c in value):
         raise click.BadParameter("1-64 of letters, digits, '-', '_', '.'")
     return value
-
-
-def _store(where: Target) -> "DynamoSites":
-    from tally_contract.sites_dynamodb import DynamoSites
-
-    return DynamoSites(where.sites_table)
 
 
 def _api_url(where: Target, api_url: str | None) -> str:
@@ -56,6 +46,20 @@ api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base fo
 @click.option("--ip-handling", type=click.Choice(["truncate", "drop", "keep"]), default="truncate", show_default=True)
 @click.option("--retention-days", type=click.IntRange(1, 3650), default=395, show_default=True)
 @click.option("--rate-limit", type=click.IntRange(0), default=0, show_default=True, help="Events/s; 0: none.")
+@click.option("--domain", help="The site's domain, for Plausible's tracker and Events API (POST /api/event).")
+@click.option(
+    "--keep-query",
+    multiple=True,
+    metavar="NAME",
+    help="A query parameter stored URLs keep (repeatable); default: UTM tags, ref, source, ad click ids.",
+)
+@click.option(
+    "--visitors",
+    type=click.Choice(["device", "user"]),
+    default="device",
+    show_default=True,
+    help="Count an event with a user id by its device (privacy first) or as that user.",
+)
 @click.option("--max-event-age-hours", type=click.IntRange(0, 8784), default=48, show_default=True,
               help="How far back a browser may date an event (the secret key: the whole retention).")  # fmt: skip
 @click.option("--timezone", default="UTC", show_default=True, help="IANA zone the dashboard and API report in.")
@@ -68,6 +72,9 @@ def add(
     ip_handling: str,
     retention_days: int,
     rate_limit: int,
+    domain: str | None,
+    keep_query: tuple[str, ...],
+    visitors: str,
     max_event_age_hours: int,
     timezone: str,
     stage: str | None,
@@ -77,9 +84,10 @@ def add(
 
     \b
       tally sites add shop --origin https://shop.example.com --origin https://*.shop.example.com
-    """
+      tally sites add blog --domain blog.example.com --origin https://blog.example.com --respect-dnt
+    """  # fmt: skip
     where = target(stage)
-    store = _store(where)
+    store = where.sites()
     with translated("sites add"):
         if store.by_id(site_id) is not None:
             raise click.ClickException(f"site {site_id!r} exists; use `tally sites rotate-key {site_id}`")
@@ -94,9 +102,14 @@ def add(
             ip_handling=ip_handling,
             retention_days=retention_days,
             rate_limit=rate_limit,
+            domain=domain,
+            visitors=visitors,
+            **({"query_params": tuple(name.lower() for name in keep_query)} if keep_query else {}),
             max_event_age_hours=max_event_age_hours,
             timezone=timezone,
         )
+        if created.site.domain and store.by_domain(created.site.domain) is not None:
+            raise click.ClickException(f"another site has the domain {created.site.domain!r}")
         store.put(created.site)
     _print_keys(created.site, created.secret_key, _api_url(where, api_url))
 
@@ -109,16 +122,11 @@ def list_sites(stage: str | None) -> None:
     \b
       tally sites list --stage prod
     """
-    from tally_contract import aws
-    from tally_contract.sites_dynamodb import from_item
-
     where = target(stage)
-    rows = []
     with translated("sites list"):
-        for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=where.sites_table):
-            rows += [from_item(item) for item in page.get("Items", [])]
+        rows = _every_site(where)
     if not rows:
-        click.echo(f"no sites in {where.sites_table}; add one with `tally sites add <site>`")
+        click.echo(f"no sites in {where.where()}; add one with `tally sites add <site>`")
         return
     width = max(len(site.site_id) for site in rows)
     click.echo(f"{'site':<{width}}  {'write key':<27}  origins")
@@ -138,17 +146,29 @@ def rotate_key(site_id: str, secret: bool, stage: str | None, api_url: str | Non
       tally sites rotate-key shop --secret
     """
     where = target(stage)
-    store = _store(where)
+    store = where.sites()
     with translated("sites rotate-key"):
         site = store.by_id(site_id)
         if site is None:
-            raise click.ClickException(f"no site {site_id!r} in {where.sites_table}")
+            raise click.ClickException(f"no site {site_id!r} in {where.where()}")
         fresh = site_model.create(site_id)
         rotated = dataclasses.replace(
             site, write_key=fresh.site.write_key, secret_hash=fresh.site.secret_hash if secret else site.secret_hash
         )
         store.put(rotated)
     _print_keys(rotated, fresh.secret_key if secret else None, _api_url(where, api_url))
+
+
+def _every_site(where: Target) -> list[site_model.Site]:
+    if where.store_url:
+        from tally_contract.sites_sqlite import SQLiteSites
+
+        return SQLiteSites(where.store_url.removeprefix("sqlite://")).all_sites()
+    from tally_contract import aws
+    from tally_contract.sites_dynamodb import from_item
+
+    pages = aws.client("dynamodb").get_paginator("scan").paginate(TableName=where.sites_table)
+    return [from_item(item) for page in pages for item in page.get("Items", [])]
 
 
 def _print_keys(site: site_model.Site, secret_key: str | None, api_url: str) -> None:

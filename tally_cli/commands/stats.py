@@ -1,7 +1,8 @@
 """``tally stats``: views over time and top pages, in the terminal."""
 
+import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 @click.option("--last", default=30, show_default=True, type=click.IntRange(1, 1440), help="How many buckets.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(0, 100), help="Top pages.")
 @click.option("--stage", default=None, help="AWS stage; default: the running local pipeline, else dev.")
-def stats(site: str | None, by: str, last: int, top: int, stage: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="The same numbers as one JSON object.")
+def stats(site: str | None, by: str, last: int, top: int, stage: str | None, as_json: bool) -> None:
     """Pageviews, events, visitors and bots per bucket, and the top pages.
 
     Sealed buckets (exact, after the rollup) show unique visitors; open ones show live counts.
@@ -29,6 +31,7 @@ def stats(site: str | None, by: str, last: int, top: int, stage: str | None) -> 
     \b
       tally stats
       tally stats --site shop --by h --last 24 --stage prod
+      tally stats --json
     """
     from tally_aggregates.reader import AggregateReader
     from tally_store import buckets
@@ -42,9 +45,22 @@ def stats(site: str | None, by: str, last: int, top: int, stage: str | None) -> 
     with translated("stats"):
         points = reader.series(site, by, bucket_ids)
         pages = [row for row in reader.top(site, by, bucket_ids, "page", top) if row.views] if top else []
+    if as_json:
+        click.echo(json.dumps(_as_json(site, by, points, pages), indent=2))
+        return
     _print_series(points)
     if top:
         _print_top(pages)
+
+
+def _as_json(site: str, by: str, points: "list[Point]", pages: "list[Ranked]") -> dict[str, Any]:
+    """What the table shows: visitors only for sealed buckets (None while a bucket is live)."""
+    shown = [{"bucket": p.bucket, "views": p.numbers.views, "events": p.numbers.events,
+              "visitors": p.numbers.visitors if p.numbers.sealed else None, "bots": p.numbers.bots,
+              "sealed": p.numbers.sealed} for p in points]  # fmt: skip
+    totals = {name: sum(int(point[name] or 0) for point in shown) for name in ("views", "events", "bots")}
+    return {"site": site, "granularity": by, "points": shown, "totals": totals,
+            "top_pages": [{"page": row.value, "views": row.views} for row in pages]}  # fmt: skip
 
 
 def _print_series(points: "list[Point]") -> None:

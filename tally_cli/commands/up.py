@@ -11,74 +11,86 @@ from ..errors import translated
 from ..snippet import script_tag
 
 if TYPE_CHECKING:
+    from ..config import LocalState
     from ..local.pipeline import LocalPipeline
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for the API and the emulator.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for the API (and the emulator).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="API port.")
-@click.option("--aws-port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="AWS emulator port.")
-@click.option("--stage", default="local", show_default=True, help="Stage in resource names (tally-<stage>-...).")
-@click.option("--backend", type=click.Choice(["sqs", "redis"]), default="sqs", show_default=True)
-@click.option("--redis-url", envvar="TALLY_REDIS_URL", help="Redis for --backend redis (redis://host:port/db).")
-@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10000), help="Records a batch.")
-@click.option("--batch-window", default=1.0, show_default=True, type=click.FloatRange(0, 300), help="Seconds.")
 @click.option(
-    "--visibility-timeout",
-    default=30,
-    show_default=True,
-    type=click.IntRange(0, 43200),
-    help="Seconds a failed batch stays hidden before it is retried (AWS: 360).",
-)
+    "--data-dir", default=".tally", show_default=True, type=click.Path(file_okay=False),
+    help="Where the SQLite store, the queue and the local site's credentials are kept.",
+)  # fmt: skip
+@click.option(
+    "--queue", "queue_url", metavar="URL",
+    help="Queue: redis://host:port/db (the Redis worker consumes it) or sqlite://<path>. "
+    "Default: sqlite://<data dir>/queue.db; SQS with --aws-emulator.",
+)  # fmt: skip
+@click.option("--aws-emulator", is_flag=True, help="SQS and DynamoDB in moto (kept in memory), as on AWS.")
+@click.option("--aws-port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Emulator port.")
+@click.option("--stage", default="local", show_default=True, help="Stage in names (the API prefix, tally-<stage>-...).")
+@click.option("--batch-size", type=click.IntRange(1, 10000), help="Jobs a batch (500; the emulator's SQS: 100).")
+@click.option("--batch-window", default=1.0, show_default=True, type=click.FloatRange(0, 300),
+              help="Seconds the emulator's SQS poller gathers a batch.")  # fmt: skip
+@click.option(
+    "--visibility-timeout", default=30, show_default=True, type=click.IntRange(1, 43200),
+    help="Seconds a taken job stays hidden from other consumers if its worker dies (AWS: 360).",
+)  # fmt: skip
 @click.option("--rollup-interval", default=60.0, show_default=True, type=click.FloatRange(0.1), help="Seconds.")
-@click.option("-v", "--verbose", is_flag=True, help="Log every request, metric and batch.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a line per batch and rollup; json: JSON lines and the EMF metric lines.")  # fmt: skip
+@click.option("--jobs", multiple=True, metavar="MODULE",
+              help="A module whose register(registry) adds job classes (repeatable): examples.pages.")  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="Log every request and the functions' info lines.")
 def up(
     host: str,
     port: int,
+    data_dir: str,
+    queue_url: str | None,
+    aws_emulator: bool,
     aws_port: int,
     stage: str,
-    backend: str,
-    redis_url: str | None,
-    batch_size: int,
+    batch_size: int | None,
     batch_window: float,
     visibility_timeout: int,
     rollup_interval: float,
+    log_format: str,
+    jobs: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Run the whole pipeline locally until Ctrl-C.
 
-    An AWS emulator (moto) with infra/template.yaml deployed through CloudFormation, the
-    Chalice routes on --port, the SQS processor with Lambda's batching and retries, and the
-    rollup every --rollup-interval seconds. Nothing is kept after it stops (docs/local-mode.md).
+    The Chalice routes on --port, a durable queue, the processor and the rollup every
+    --rollup-interval seconds. By default everything is kept in SQLite files under --data-dir
+    and survives a restart (the site, its keys, the dashboard password too); with
+    --aws-emulator the pipeline runs on moto's SQS and DynamoDB instead, as on AWS, and
+    nothing is kept (docs/local-mode.md).
 
     \b
       tally up
-      tally up --port 8080 --backend redis --redis-url redis://127.0.0.1:6379/0
+      tally up --queue redis://127.0.0.1:6379/0
+      tally up --aws-emulator --port 8080
+      tally up --jobs examples.pages --jobs examples.outbound
     """
     from ..local.emulator import EmulatorError
     from ..local.pipeline import LocalPipeline, Options
     from ..local.ports import PortBusy
 
-    if backend == "redis" and not redis_url:
-        raise click.BadParameter("--backend redis needs --redis-url", param_hint="--redis-url")
-    if batch_size > 10 and batch_window <= 0:
+    if queue_url and not queue_url.startswith(("redis://", "rediss://", "sqlite://", "sqs://")):
+        raise click.BadParameter("must start with redis://, rediss://, sqlite:// or sqs://", param_hint="--queue")
+    if queue_url and queue_url.startswith("sqs://") and not aws_emulator:
+        raise click.BadParameter("an SQS queue needs --aws-emulator", param_hint="--queue")
+    if (batch_size or 0) > 10 and aws_emulator and batch_window <= 0:
         raise click.BadParameter("a batch size above 10 needs a batch window above 0", param_hint="--batch-window")
     if read_state() is not None:
         raise click.ClickException(f"local mode is already running ({state_dir() / STATE_FILE}); stop it first")
-    options = Options(
-        host=host,
-        port=port,
-        aws_port=aws_port,
-        stage=stage,
-        backend=backend,
-        redis_url=redis_url,
-        batch_size=batch_size,
-        batch_window=batch_window,
-        visibility_timeout=visibility_timeout,
-        rollup_interval=rollup_interval,
-        verbose=verbose,
-    )
-    pipeline = LocalPipeline(options)
+    settings = Options(
+        host=host, port=port, stage=stage, data_dir=data_dir, queue_url=queue_url, aws_emulator=aws_emulator,
+        aws_port=aws_port, batch_size=batch_size, batch_window=batch_window, visibility_timeout=visibility_timeout,
+        rollup_interval=rollup_interval, log_format=log_format, verbose=verbose, jobs=jobs,
+    )  # fmt: skip
+    pipeline = LocalPipeline(settings)
     # Not an Event set by the handler and waited on untimed: that missed SIGTERM whenever
     # another thread took it (tally_contract/signals.py).
     with StopSignals().installed() as signals:
@@ -94,7 +106,8 @@ def up(
 
 
 def _start(pipeline: "LocalPipeline") -> None:
-    with click.progressbar(length=4, label="starting", show_eta=False) as bar:
+    steps = 4 if pipeline.options.aws_emulator else 3
+    with click.progressbar(length=steps, label="starting", show_eta=False) as bar:
 
         def step(label: str) -> None:
             bar.label = label
@@ -102,21 +115,32 @@ def _start(pipeline: "LocalPipeline") -> None:
 
         with translated("tally up"):
             state = pipeline.start(step)
-    _announce(state.api_url, state.write_key, state.admin_password)
+    _announce(state, pipeline.options.aws_emulator, pipeline.options.data_dir)
 
 
-def _announce(api_url: str, write_key: str, password: str) -> None:
+def _announce(state: "LocalState", emulated: bool, data_dir: str) -> None:
+    api_url, write_key = state.api_url, state.write_key
+    secret = f"its secret key is in {state_dir() / STATE_FILE}" if state.secret_key else "secret key rotated elsewhere"
+    kept = "the emulator's data goes with it" if emulated else f"everything is kept in {data_dir}/"
     click.echo(
         "\n".join(
             [
                 "",
                 f"ingest     POST {api_url}/events?key={write_key}",
-                f"dashboard  {api_url}/dashboard/  (password {password}, new each run)",
-                f"write key  {write_key}  (site 'local'; its secret key is in {state_dir() / STATE_FILE})",
+                f"dashboard  {api_url}/dashboard/  (password {state.admin_password})",
+                f"write key  {write_key}  (site '{state.site_id}'; {secret})",
                 "snippet    " + script_tag(api_url, write_key),
+                f"queue      {_shown(state.queue_url)}",
                 "",
                 "try        tally send --count 200 && tally stats",
-                "stop       Ctrl-C (or SIGTERM); the emulator's data goes with it",
+                f"stop       Ctrl-C (or SIGTERM); {kept}",
+                "",
             ]
         )
     )
+
+
+def _shown(url: str) -> str:
+    from ..config import redacted
+
+    return redacted(url)

@@ -1,6 +1,7 @@
 """Queue backends behind one small protocol, chosen by one URL.
 
-``sqs://<queue name or URL>``, ``redis://host:port/db`` and ``memory://`` (unit tests). Each
+``sqs://<queue name or URL>``, ``redis://host:port/db``, ``sqlite://<path>`` (local mode's
+durable queue) and ``memory://`` (unit tests). Each
 backend module is imported only when its scheme is asked for.
 """
 
@@ -16,6 +17,7 @@ BACKENDS = {
     "sqs": "tally_contract.queues.sqs_queue:SqsQueue",
     "redis": "tally_contract.queues.redis_queue:RedisQueue",
     "rediss": "tally_contract.queues.redis_queue:RedisQueue",
+    "sqlite": "tally_contract.queues.sqlite_queue:SqliteQueue",
     "memory": "tally_contract.queues.memory_queue:MemoryQueue",
 }
 

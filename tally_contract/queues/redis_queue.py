@@ -11,15 +11,11 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError
 
+from .. import sidekiq_redis
 from ..errors import QueueUnavailable
 from .base import PushFailure
 
 SLICE = 1000  # Sidekiq's push_bulk slice
-QUEUES_KEY = "queues"
-
-
-def queue_key(name: str) -> str:
-    return f"queue:{name}"
 
 
 class RedisQueue:
@@ -37,8 +33,7 @@ class RedisQueue:
             chunk = list(payloads[start : start + SLICE])
             try:
                 pipe = self.client.pipeline(transaction=False)
-                pipe.sadd(QUEUES_KEY, queue)
-                pipe.lpush(queue_key(queue), *chunk)
+                sidekiq_redis.push(pipe, queue, chunk)
                 pipe.execute()
             except RedisError as exc:
                 # Slices already pushed stay pushed; report the rest so the caller can say so.

@@ -5,8 +5,6 @@ what the aggregates will count; the dashboard, after signing in with the passwor
 generated, must show exactly that. Screenshots go to test-artifacts/."""
 
 import json
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ from typing import Any
 import pytest
 
 from tally_cli.snippet import script_tag
+from tests.support.browser import chromium
 from tests.support.local_up import start_up, tally
 from tests.support.servers import free_port
 from tests.support.waiting import wait_for
@@ -26,10 +25,6 @@ __all__ = ["start_up"]  # the fixture: `tally up` as a process on free ports (te
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-# Headless Chromium says "HeadlessChrome" in its user agent, which the processor rightly counts
-# as a bot (bots count nowhere but the bucket's bot total): present a desktop Chrome instead.
-USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 # 40 seeded events: 26 pageviews, 5 signups, 2 add_to_cart and 7 bots (the test reads the
 # numbers from `tally send --json`; it only checks they are varied enough to mean something).
 SEND = ("--count", "40", "--seed", "12", "--batch-size", "15")
@@ -56,29 +51,8 @@ def page_server(port: int, snippet: str) -> ThreadingHTTPServer:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    for binary in (CHROMIUM, CHROMEDRIVER):
-        assert Path(binary).exists(), (
-            f"{binary} is missing: run `make test-deps` (apt-get install chromium chromium-driver)"
-        )
-    profile = tempfile.mkdtemp(prefix="tally-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,1600",
-                 f"--user-agent={USER_AGENT}"):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(10)
-    try:
+    with chromium(window="1280,1600") as driver:  # tests/support/browser.py
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def table_rows(driver: Any, selector: str) -> list[list[str]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tally_ops.redis_side import hold_key
+from tally_contract.sidekiq_redis import hold_key
 from tally_ops.sqs import Sqs
 from tests.support.jobs import jobs, push
 from tests.support.ops import received

@@ -18,12 +18,13 @@ from ingest_lambda.ratelimit import RateLimiter
 from ingest_lambda.settings import Settings
 from processor_lambda.results import RecordResult
 from processor_lambda.sqs_handler import SqsBatchHandler
-from processor_lambda.worker import Worker
+from redis_worker.worker import Worker
 from tally_cli.commands.drain import drain
 from tally_contract.queues.redis_queue import RedisQueue
 from tally_contract.queues.sqs_queue import SqsQueue
+from tally_contract.sidekiq_redis import hold_key
 from tally_ops.drain import RedisToSqs
-from tally_ops.redis_side import RedisSide, hold_key
+from tally_ops.redis_side import RedisSide
 from tally_ops.sqs import Sqs
 from tests.support.infra import create_queues
 from tests.support.ingest_harness import Ingest, make_ingest

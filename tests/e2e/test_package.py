@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(package_driver.__file__)
 CHALICE = Path(sys.executable).parent / "chalice"
 STAGE = "dev"
-PAGE = "https://shop.example.com/pricing?plan=pro"
+PAGE = "https://shop.example.com/pricing?utm_source=zip"  # a parameter the default allowlist keeps
 
 OUR_PACKAGES = {"ingest_lambda", "processor_lambda", "tally_aggregates", "tally_contract", "tally_store"}
 EXPECTED_TOP_LEVEL = {"app.py", "chalice", "aws_lambda_powertools", "redis", *OUR_PACKAGES}
@@ -253,10 +253,14 @@ def test_chalice_package_serves_a_request_from_the_zip_alone(tmp_path: Path) -> 
     table = infra["SitesTable"]["Properties"]
     assert sam["environment"]["TALLY_QUEUE_URL"] == f"sqs://{queue_name}", sam["environment"]
     assert sam["environment"]["TALLY_SITES_TABLE"] == table["TableName"], sam["environment"]
-    sites_table = {
-        key: table[key]
-        for key in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
-    }
+    aggregates = infra["AggregatesTable"]["Properties"]
+    assert sam["environment"]["TALLY_AGGREGATES_TABLE"] == aggregates["TableName"], sam["environment"]
+    # The sites table, and the aggregates table where ingest reads the day's visitor-id salt.
+    tables = [
+        {key: props[key] for key in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode",
+                                     "GlobalSecondaryIndexes") if key in props}
+        for props in (table, aggregates)
+    ]  # fmt: skip
 
     empty = tmp_path / "cwd"
     empty.mkdir()
@@ -267,7 +271,7 @@ def test_chalice_package_serves_a_request_from_the_zip_alone(tmp_path: Path) -> 
         "environment": sam["environment"],
         "api_stage": sam["api_stage"],
         "queue_name": queue_name,
-        "sites_table": sites_table,
+        "tables": tables,
         "url": PAGE,
         "packages": sorted(OUR_PACKAGES),
         "runtime_provided": sorted(RUNTIME_PROVIDED),

@@ -17,7 +17,7 @@ import pytest
 from ingest_lambda import runtime
 from ingest_lambda.settings import Settings
 from processor_lambda.sqs_handler import SqsBatchHandler
-from processor_lambda.worker import Worker
+from redis_worker.worker import Worker
 from tally_contract import envelope, wire
 from tally_contract.envelope import JobOptions
 from tally_contract.queues.redis_queue import RedisQueue

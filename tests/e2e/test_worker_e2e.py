@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from processor_lambda.redis_fetch import REGISTRY
 from tally_aggregates.rollup import Rollup
 from tally_contract.queues.redis_queue import RedisQueue
+from tally_contract.sidekiq_redis import REGISTRY
 from tally_store.base import TOTAL, Bucket
 from tests.support import raw_store
 from tests.support.infra import create_table
@@ -38,7 +38,7 @@ def test_sigkill_mid_batch_loses_nothing_and_counts_once(moto_endpoint: str, red
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ENDPOINT_URL": moto_endpoint,
            "TALLY_EVENTS_TABLE": store.events_table, "TALLY_AGGREGATES_TABLE": store.aggregates_table,
            "TALLY_SITES_TABLE": sites}  # fmt: skip
-    command = [sys.executable, "-m", "processor_lambda.worker", "--redis-url", redis_url, "--batch-size", "40",
+    command = [sys.executable, "-m", "redis_worker", "--redis-url", redis_url, "--batch-size", "40",
                "--heartbeat-ttl", "1", "--recovery-interval", "0.3", "--poll-interval", "0.5"]  # fmt: skip
 
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

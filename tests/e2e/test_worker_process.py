@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from processor_lambda.redis_fetch import REGISTRY, heartbeat_key, processing_key
 from tally_contract import envelope
 from tally_contract.queues.redis_queue import RedisQueue
+from tally_contract.sidekiq_redis import REGISTRY, heartbeat_key, processing_key
 from tests.support.waiting import wait_for
 from tests.support.worker_child import PROCESSED
 

@@ -1,25 +1,30 @@
-"""The auth store's contract, held by both adapters: DynamoDB (moto, the table from
-infra/template.yaml) and memory (what the unit tests use), so the unit tests' store behaves as
-the real one does."""
+"""The auth store's contract, held by every adapter: DynamoDB (moto, the table from
+infra/template.yaml), SQLite (local mode's file) and memory (what the unit tests use), so the
+unit tests' store behaves as the real ones do."""
 
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dashboard.sessions import Attempts, AuthStore, MemoryAuthStore, Session
 from dashboard.sessions_dynamodb import DynamoAuthStore
+from dashboard.sessions_sqlite import SQLiteAuthStore
 from tests.support.infra import create_table
 
 T0 = 1_795_440_000.25
 
 
-@pytest.fixture(params=["dynamodb", "memory"])
-def store(request: Any) -> Iterator[AuthStore]:
+@pytest.fixture(params=["dynamodb", "sqlite", "memory"])
+def store(request: Any, tmp_path: Path) -> Iterator[AuthStore]:
     if request.param == "memory":
         yield MemoryAuthStore()
+        return
+    if request.param == "sqlite":
+        yield SQLiteAuthStore(tmp_path / "tally.db")
         return
     request.getfixturevalue("aws")
     import boto3

@@ -182,10 +182,13 @@ def test_worker_bad_input() -> None:
     assert_one_line_error(run("worker"), "--redis-url")
 
 
-def test_up_bad_input() -> None:
-    assert_one_line_error(run("up", "--backend", "redis"), "--redis-url")
-    assert_one_line_error(run("up", "--batch-size", "50", "--batch-window", "0"), "batch window")
+def test_up_bad_input(isolated: Path) -> None:
+    assert_one_line_error(run("up", "--queue", "ftp://x"), "--queue")
+    assert_one_line_error(run("up", "--queue", "sqs://tally-x-events"), "needs --aws-emulator")
+    assert_one_line_error(run("up", "--aws-emulator", "--batch-size", "50", "--batch-window", "0"), "batch window")
     assert_one_line_error(run("up", "--port", "70000"), "--port")
+    data = str(isolated.parent / "data")
+    assert_one_line_error(run("up", "--jobs", "no.such.module", "--port", "0", "--data-dir", data), "cannot import it")
 
 
 def test_up_reports_a_busy_port() -> None:
@@ -199,5 +202,9 @@ def test_up_reports_a_busy_port() -> None:
             busy.listen()
             ports = {"--aws-port": str(free_port()), "--port": str(free_port())}
             ports[flag] = str(busy.getsockname()[1])
-            result = run("up", *[item for pair in ports.items() for item in pair])
+            result = run("up", "--aws-emulator", *[item for pair in ports.items() for item in pair])
         assert_one_line_error(result, "in use")
+    with socket.socket() as busy:  # the default needs the API's port only
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert_one_line_error(run("up", "--port", str(busy.getsockname()[1])), "in use")

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from tally_contract import envelope, wire
+from tally_contract.sidekiq_redis import hold_key
 from tally_ops.drain import RedisToSqs, SqsToRedis
 from tally_ops.errors import OpsError
-from tally_ops.redis_side import RedisSide, hold_key
+from tally_ops.redis_side import RedisSide
 from tally_ops.sqs import Outgoing, Sqs
 from tests.support.jobs import jobs, push
 from tests.support.ops import Crash, CrashingSqs, received

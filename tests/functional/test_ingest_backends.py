@@ -13,6 +13,7 @@ from ingest_lambda.settings import Settings
 from tally_contract import aws as aws_clients
 from tally_contract import envelope
 from tally_contract.sites_dynamodb import DynamoSites
+from tally_store.salts import DailySalts, MemorySalts
 from tests.support.infra import create_queues, create_table
 from tests.support.ingest_harness import ORIGIN, Ingest, new_site
 
@@ -25,6 +26,9 @@ EVENT = {
 }
 
 
+SALTS = DailySalts(MemorySalts())
+
+
 def _harness(queue_url: str, sites_table: str, reuse: Ingest | None = None) -> Ingest:
     sites = DynamoSites(sites_table)
     if reuse is None:
@@ -33,7 +37,9 @@ def _harness(queue_url: str, sites_table: str, reuse: Ingest | None = None) -> I
         site, secret = created.site, created.secret_key
     else:
         site, secret = reuse.site, reuse.secret
-    rt = runtime.configure(settings=Settings(queue_url=queue_url, sites_table=sites_table), clock=lambda: 1795440000.0)
+    # One salts store for both, as the salts table is for every ingest instance: same visitor ids.
+    rt = runtime.configure(settings=Settings(queue_url=queue_url, sites_table=sites_table), salts=SALTS,
+                           clock=lambda: 1795440000.0)  # fmt: skip
     return Ingest(site, secret, rt.queue, sites)
 
 

@@ -2,6 +2,7 @@
 it): what tests/unit/test_ingest_fuzz.py does in process, plus what only a socket can send. Zero
 5xx, no stack trace in any answer, and bounded memory in the serving process."""
 
+import base64
 import gzip
 import http.client
 import json
@@ -113,14 +114,19 @@ hostile_headers = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(body=hostile_bodies(), headers=hostile_headers, key=st.booleans(),
+# Every route that takes a body from a stranger: Tally's own and the other clients' APIs.
+BODY_ROUTES = ["/events"] * 6 + ["/v1/batch", "/v1/track", "/batch/", "/capture/", "/e/?compression=gzip-js",
+                                 "/i/v0/e/", "/api/event"]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(body=hostile_bodies(), headers=hostile_headers, key=st.booleans(), path=st.sampled_from(BODY_ROUTES),
        method=st.sampled_from(["POST"] * 8 + ["PUT", "PATCH", "DELETE", "GET"]))  # fmt: skip
 def test_hostile_requests_get_no_5xx(local: LocalPipeline, body: bytes, headers: dict[str, str], key: bool,
-                                     method: str) -> None:  # fmt: skip
+                                     path: str, method: str) -> None:  # fmt: skip
     if key:
         headers = {**headers, "X-Tally-Key": local.write_key}
-    status, answer_headers, answer = request(local, method, "/events", body, headers)
+    status, answer_headers, answer = request(local, method, path, body, headers)
     sane(status, answer)
     if method != "POST":
         assert status == 405
@@ -167,6 +173,18 @@ def test_gzip_bomb_is_413_fast_with_bounded_memory(local: LocalPipeline) -> None
     assert elapsed < 1.0
     assert heap < 8, f"the heap peaked {heap:.1f} MB above start for a bomb refused after 512 KiB"
     assert rss < 20
+
+
+@pytest.mark.parametrize("path, extra", [("/v1/batch", {"Content-Encoding": "gzip"}), ("/e/?compression=gzip-js", {}),
+                                         ("/api/event", {"Content-Encoding": "gzip"})])  # fmt: skip
+def test_gzip_bombs_on_the_client_routes_are_413(local: LocalPipeline, path: str, extra: dict[str, str]) -> None:
+    body = bomb(50 * MB)
+    headers = {"Content-Type": "text/plain", "Authorization": "Basic " + base64.b64encode(
+        f"{local.write_key}:".encode()).decode(), **extra}  # fmt: skip
+    started = time.perf_counter()
+    status, _, answer = request(local, "POST", path, body, headers)
+    assert status == 413 and json.loads(answer)["error"] == "too_large", answer
+    assert time.perf_counter() - started < 1.0
 
 
 def test_bodies_over_the_gateway_limit_are_413(local: LocalPipeline) -> None:

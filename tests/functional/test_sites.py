@@ -1,5 +1,7 @@
-"""Sites: the DynamoDB store (moto, table from infra/template.yaml) and the TTL cache."""
+"""Sites: the DynamoDB store (moto, table from infra/template.yaml), the SQLite store, the
+memory one, and the TTL cache."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -8,6 +10,7 @@ from botocore.stub import Stubber
 from tally_contract.errors import StoreUnavailable
 from tally_contract.sites import CachedSites, MemorySites, create, hash_secret
 from tally_contract.sites_dynamodb import DynamoSites
+from tally_contract.sites_sqlite import SQLiteSites
 from tests.support.infra import create_table
 
 
@@ -23,6 +26,22 @@ def test_dynamodb_round_trip_by_write_key(aws: None, boto: Any) -> None:
     item = boto.client("dynamodb").get_item(TableName=table, Key={"site_id": {"S": "blog"}})["Item"]
     assert created.secret_key not in str(item), "the secret key must never be stored in clear"
     assert item["secret_hash"]["S"] == hash_secret(created.secret_key)
+
+
+@pytest.mark.parametrize("adapter", ["memory", "sqlite", "dynamodb"])
+def test_every_site_store_finds_a_site_by_key_id_and_domain(adapter: str, tmp_path: Path, request: Any) -> None:
+    if adapter == "dynamodb":
+        request.getfixturevalue("aws")
+        boto = request.getfixturevalue("boto")
+        store: Any = DynamoSites(create_table(boto.client("dynamodb"), "test", "SitesTable"))
+    else:
+        store = SQLiteSites(tmp_path / "tally.db") if adapter == "sqlite" else MemorySites()
+    shop, blog = create("shop", domain="https://www.Shop.example.com/"), create("blog")
+    for created in (shop, blog):
+        store.put(created.site)
+    assert store.by_domain("shop.example.com") == shop.site == store.by_write_key(shop.site.write_key)
+    assert store.by_domain("blog") is None and store.by_id("blog") == blog.site
+    assert sorted(site.site_id for site in store.all_sites()) == store.site_ids() == ["blog", "shop"]
 
 
 def test_dynamodb_errors_become_store_unavailable(boto: Any) -> None:

@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
-from processor_lambda import sidekiq_retry
-from processor_lambda.redis_fetch import REGISTRY, ReliableFetch, heartbeat_key, processing_key
 from processor_lambda.results import JobFailed, RecordResult
-from processor_lambda.worker import Worker, parse_args, run_worker
-from processor_lambda.worker_batch import run_batch
-from tally_contract import wire
+from redis_worker import failures
+from redis_worker.__main__ import parse_args
+from redis_worker.batch import run_batch
+from redis_worker.fetch import ReliableFetch
+from redis_worker.worker import Worker, run_worker
+from tally_contract import sidekiq_redis, wire
+from tally_contract.sidekiq_redis import REGISTRY, heartbeat_key, processing_key
 from tests.support.jobs import SIDEKIQ_FAILURES, jobs, push
 from tests.support.waiting import wait_for
 
@@ -209,7 +211,7 @@ def test_failures_are_written_as_sidekiq_writes_them(redis_client: Any, make_wor
             if key == "error_class":
                 assert ours[key] == f"{ArgumentError.__module__}.ArgumentError"
             elif key == "error_backtrace":
-                lines = sidekiq_retry.decompress_backtrace(ours[key])
+                lines = failures.decompress_backtrace(ours[key])
                 assert len(lines) == 2 and all(":in `" in line for line in lines)
                 assert all(len(line) <= 60 for line in ours[key].splitlines())
             elif key in STAMPS and value > 1795447000:  # set by this failure
@@ -230,7 +232,7 @@ def test_failures_are_written_as_sidekiq_writes_them(redis_client: Any, make_wor
 def test_retry_delay_covers_the_whole_jitter_range() -> None:
     rng = random.Random(1)
     for count in (0, 1, 5, 24):
-        seen = {sidekiq_retry.retry_delay(count, rng) for _ in range(400)}
+        seen = {sidekiq_redis.retry_delay(count, rng) for _ in range(400)}
         assert seen == {count**4 + 15 + r * (count + 1) for r in range(10)}
 
 
@@ -269,7 +271,7 @@ def test_a_body_that_is_not_json_goes_to_the_dead_set_as_it_came(redis_client: A
 
 def test_the_dead_set_is_trimmed_like_sidekiq(redis_client: Any, make_worker: Any) -> None:
     now = time.time()
-    redis_client.zadd("dead", {"ancient": now - sidekiq_retry.DEAD_TIMEOUT - 60})
+    redis_client.zadd("dead", {"ancient": now - sidekiq_redis.DEAD_TIMEOUT - 60})
     redis_client.zadd("dead", {f"old-{i}": now - 1000 + i * 0.01 for i in range(10_000)})
     body = jobs(1, retry=False)[0]
     push(redis_client, [body])
@@ -453,7 +455,7 @@ def test_run_worker_uses_the_stop_event(redis_client: Any) -> None:
 
 def test_command_line_defaults() -> None:
     args = parse_args(["--redis-url", "redis://x:1/0", "--queue", "high", "--queue", "default"])
-    assert (args.queues, args.batch_size, args.concurrency, args.shutdown_timeout) == (["high", "default"], 100, 1, 25)
+    assert (args.queues, args.batch_size, args.concurrency, args.shutdown_timeout) == (["high", "default"], 1000, 1, 25)
 
 
 # -- the real Sidekiq reads what we wrote -----------------------------------------------------

@@ -51,6 +51,7 @@ def rest_event(
     """``stage`` is the API Gateway stage (api_gateway_stage in .chalice/config.json)."""
     headers = dict(headers or {})
     request_id = str(uuid.uuid4())
+    resource, path_parameters = route_of(path)
     if body is None:
         wire_body: str | None = None
     elif binary:
@@ -58,18 +59,18 @@ def rest_event(
     else:
         wire_body = body.decode("utf-8", "replace")
     return {
-        "resource": path,
+        "resource": resource,
         "path": path,
         "httpMethod": method,
         "headers": headers or None,
         "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
         "queryStringParameters": query or None,
         "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "pathParameters": None,
+        "pathParameters": path_parameters,
         "stageVariables": None,
         "requestContext": {
             "resourceId": "abc123",
-            "resourcePath": path,
+            "resourcePath": resource,
             "httpMethod": method,
             "extendedRequestId": request_id,
             "requestTime": "23/Nov/2026:12:00:00 +0000",
@@ -87,6 +88,25 @@ def rest_event(
         "body": wire_body,
         "isBase64Encoded": binary and body is not None,
     }
+
+
+def route_of(path: str) -> tuple[str, dict[str, str] | None]:
+    """The route of the app serving ``path`` (app_for) that the path matches, as API Gateway
+    resolves it (``/v1/{call}``, a trailing slash dropped), with its captured parameters; an
+    unknown path is its own resource."""
+    from chalice.local import RouteMatcher
+
+    app = app_for(path)
+    if id(app) not in _matchers:
+        _matchers[id(app)] = RouteMatcher(list(app.routes))
+    try:
+        match = _matchers[id(app)].match_route(path)
+    except ValueError:
+        return path, None
+    return match.route, match.captured or None
+
+
+_matchers: dict[int, Any] = {}
 
 
 @dataclass

@@ -10,6 +10,7 @@ from tally_contract.envelope import Job
 from tally_contract.queues import Queue
 from tally_contract.queues.memory_queue import MemoryQueue
 from tally_contract.sites import MemorySites, NewSite, Site, SiteStore, create
+from tally_store.salts import DailySalts, MemorySalts
 from tests.support.apigw import HttpResponse, LambdaContext, decode_response, rest_event
 
 ORIGIN = "https://shop.example.com"
@@ -28,6 +29,9 @@ class Ingest:
     queue: Queue
     sites: SiteStore
     now: list[float] = field(default_factory=lambda: [NOW])
+    salts: DailySalts = field(
+        default_factory=lambda: DailySalts(MemorySalts())
+    )  # this harness's, kept across activations
 
     def request(self, method: str, path: str, **kwargs: Any) -> HttpResponse:
         from app import app
@@ -58,8 +62,14 @@ class Ingest:
         from ingest_lambda.settings import Settings
 
         clock = lambda: self.now[0]  # noqa: E731
-        rt = runtime.configure(settings=settings or Settings(), queue=self.queue, sites=self.sites, clock=clock)
+        rt = runtime.configure(
+            settings=settings or Settings(), queue=self.queue, sites=self.sites, salts=self.salts, clock=clock
+        )
         rt.limiter = RateLimiter(clock=clock)
+
+    def salt(self, day: str) -> bytes:
+        """The day's visitor-id salt, as this ingest holds it."""
+        return self.salts.for_day(day, self.now[0])
 
     def jobs(self) -> list[Job]:
         assert isinstance(self.queue, MemoryQueue)

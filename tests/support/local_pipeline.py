@@ -17,7 +17,6 @@ from tests.support.infra import create_queues, create_table
 from tests.support.servers import free_port
 
 STAGE = "browser"
-STATIC = "/dashboard/static/"
 PARAMETER = f"/tally/{STAGE}/admin"
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway refuses bigger request bodies with 413
 
@@ -40,9 +39,6 @@ class ChaliceHandler(BaseHTTPRequestHandler):
         event = rest_event(
             self.command, path, body=body, headers=headers, query=query, source_ip=self.client_address[0]
         )
-        if path.startswith(STATIC):
-            event["resource"] = event["requestContext"]["resourcePath"] = STATIC + "{name}"
-            event["pathParameters"] = {"name": path.removeprefix(STATIC)}
         response = decode_response(app_for(path)(event, LambdaContext()))
         self.send_response(response.status)
         for name, value in response.header_list:

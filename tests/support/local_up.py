@@ -19,6 +19,7 @@ from tests.support.waiting import wait_for
 ROOT = Path(__file__).resolve().parents[2]
 # Short enough for a test to see batches, retries and sealed buckets within seconds.
 FAST = ("--batch-window", "0.5", "--visibility-timeout", "5", "--rollup-interval", "2")
+EMULATOR = "--aws-emulator"
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -47,20 +48,27 @@ def aws_client(state: dict[str, Any], service: str) -> Any:
 @pytest.fixture
 def start_up(tmp_path: Path) -> Iterator[Callable[..., tuple["subprocess.Popen[str]", dict[str, Any]]]]:
     """``start(*extra_args) -> (process, state)``: state is local.json plus api_port, aws_port
-    and file (its path)."""
+    (with --aws-emulator) and file (its path). The data directory is the test's
+    ``tmp_path/data``, so a second start in one test finds the first one's data."""
     procs: list[subprocess.Popen[str]] = []
 
     def start(*extra: str) -> tuple["subprocess.Popen[str]", dict[str, Any]]:
         api_port, aws_port = free_port(), free_port()
-        args = [sys.executable, "-m", "tally_cli", "up", "--port", str(api_port), "--aws-port", str(aws_port),
-                *FAST, *extra]  # fmt: skip
-        proc = subprocess.Popen(args, env=cli_env(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
-        procs.append(proc)
+        ports = ("--port", str(api_port), *(("--aws-port", str(aws_port)) if EMULATOR in extra else ()))
+        args = [sys.executable, "-m", "tally_cli", "up", *ports, "--data-dir", str(tmp_path / "data"), *FAST, *extra]
         state_file = tmp_path / "state" / "local.json"
-        assert wait_for(state_file.exists, 120, "tally up to start", proc), "tally up did not start"
+        state_file.unlink(missing_ok=True)  # a killed run's, stale
+        # Its output goes to a file: a pipe nobody reads would fill and block its batch lines.
+        log = tmp_path / f"up-{len(procs)}.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(args, env=cli_env(tmp_path), cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                                    text=True, start_new_session=True)  # fmt: skip
+        procs.append(proc)
+        started = lambda: state_file.exists() or proc.poll() is not None  # noqa: E731
+        assert wait_for(started, 120, "tally up to start") and proc.poll() is None, log.read_text()[-3000:]
         state = json.loads(state_file.read_text())
-        state["api_port"], state["aws_port"], state["file"] = api_port, aws_port, state_file
+        state["api_port"], state["file"], state["log"] = api_port, state_file, log
+        state["aws_port"] = aws_port if EMULATOR in extra else None
         return proc, state
 
     yield start

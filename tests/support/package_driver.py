@@ -11,7 +11,8 @@ Input is one JSON argument (``sys.argv[1]``): ``code_dir`` (the unzipped zip), `
 (sam.json's function name -> handler string, ``APIHandler`` among them), ``environment`` (the API
 function's variables from sam.json), ``packages`` (our top-level packages, every module of which
 must import from the zip), ``runtime_provided`` (top-level modules the Lambda runtime ships) and
-``app``: ``ingest`` with ``queue_name`` and ``sites_table`` (create_table arguments) from
+``app``: ``ingest`` with ``queue_name`` and ``tables`` (create_table arguments of the sites and
+aggregates tables) from
 infra/template.yaml and ``url`` (the event's page): POST /events; or ``dashboard`` with
 ``auth_table``: the login form, then a sign-in with the admin password.
 """
@@ -162,10 +163,11 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
 def serve_ingest(spec: dict[str, Any], handler: Callable[..., Any]) -> dict[str, Any]:
     import boto3
 
-    with step("create the queue and the sites table"):
+    with step("create the queue and the tables"):
         sqs = boto3.client("sqs", region_name="us-east-1")
         queue_url = sqs.create_queue(QueueName=spec["queue_name"])["QueueUrl"]
-        boto3.client("dynamodb", region_name="us-east-1").create_table(**spec["sites_table"])
+        for table in spec["tables"]:
+            boto3.client("dynamodb", region_name="us-east-1").create_table(**table)
 
     with step("put a site with the zip's tally_contract"):
         from tally_contract import sites, sites_dynamodb

@@ -1,5 +1,5 @@
-"""A processor over a store: the in-memory one, or DynamoDB on moto with tables built from
-infra/template.yaml. Tests read what it stored the way Tally's readers do, so the same test
+"""A processor over a store: the in-memory one, SQLite in a file, or DynamoDB on moto with
+tables built from infra/template.yaml. Tests read what it stored the way Tally's readers do, so the same test
 holds for both stores."""
 
 from collections.abc import Callable
@@ -17,6 +17,7 @@ from tally_store.base import TOTAL, Bucket, Counts, Event, Row, Store
 from tally_store.dynamodb import DynamoDBStore
 from tally_store.dynamodb_calls import Calls
 from tally_store.memory import MemoryStore
+from tally_store.sqlite import SQLiteStore
 from tests.support.infra import create_table
 
 NOW = 1795440000.0  # 2026-11-23T13:20:00Z
@@ -125,6 +126,18 @@ def make_processor(client: Any = None, *, default_site: str | None = "shop", sto
         )
 
     return _wired(memory, sites, everything, default_site, None)
+
+
+def sqlite_processor(path: Any, *, default_site: str | None = "shop", synchronous: str = "NORMAL") -> Processor:
+    """Over a SQLite store in the file ``path`` (sites in memory, as the processor reads them).
+    ``synchronous``: NORMAL skips the fsync per commit, which guards against a power cut, not a
+    crash, and no test cuts the power; the e2e tier runs `tally up`'s FULL."""
+    store = SQLiteStore(path, synchronous=synchronous)
+
+    def everything() -> tuple[list[Event], list[tuple[Bucket, Row]]]:
+        return store.every_event(), store.every_row()
+
+    return _wired(store, MemorySites([SHOP]), everything, default_site, None)
 
 
 def dynamodb_tables(client: Any) -> DynamoDBStore:

@@ -17,3 +17,11 @@ def event_ids(dynamodb: Any, table: str) -> list[str]:
 def stored_count(dynamodb: Any, table: str) -> int:
     """Distinct events stored."""
     return len(set(event_ids(dynamodb, table)))
+
+
+def events(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    """Every stored event once, as readers see them."""
+    from tally_store import dynamodb_packs
+
+    packs = [item for page in dynamodb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
+    return list(dynamodb_packs.unique_events(packs))

@@ -133,7 +133,7 @@ def deployed(stage: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         (described,) = cloudformation.describe_stacks(StackName=f"tally-{stage}")["Stacks"]
         assert described["StackStatus"] == "CREATE_COMPLETE", described.get("StackStatusReason")
         outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
-        site = create("shop", origins=(ORIGIN,))
+        site = create("shop", origins=(ORIGIN,), domain="shop.example.com")
         DynamoSites(outputs["SitesTableName"], client=session.client("dynamodb")).put(site.site)
         try:
             yield Stack(stage, outputs, session, site)

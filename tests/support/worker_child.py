@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import redis
 
 from processor_lambda.results import RecordResult
-from processor_lambda.worker import run_worker
+from redis_worker.worker import run_worker
 
 PROCESSED = "test:processed"
 

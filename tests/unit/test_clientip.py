@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from ingest_lambda import runtime
 from ingest_lambda.settings import Settings
 from tally_contract.clientip import MAX_HOPS, client_ip, parse_networks
+from tally_contract.privacy import visitor_id
 from tests.support.ingest_harness import Ingest
 
 TRUSTED = parse_networks("10.0.0.0/8, 2001:db8:ffff::/48")
@@ -98,4 +99,8 @@ def test_the_ingest_stores_the_real_client_behind_a_trusted_proxy(ingest: Ingest
     forged = header([f"203.0.113.{i}" for i in range(32)] + [CLIENT])
     response: Any = ingest.post(EVENT, headers={"X-Forwarded-For": forged}, source_ip="10.0.0.1")
     assert response.status == 202, response.body
-    assert ingest.events()[0]["ip"] == CLIENT
+    # Queued as the site keeps it (truncated); the visitor id is the whole client address's.
+    (queued,) = ingest.events()
+    assert queued["ip"] == "198.51.100.0"
+    salt = ingest.salt(queued["event_time"][:10])
+    assert queued["visitor_id"] == visitor_id("shop", ipaddress.ip_address(CLIENT), queued["user_agent"], salt)

@@ -1,12 +1,14 @@
 """POST /events through the API Gateway event shape: every status the endpoint can answer."""
 
 import gzip
+import ipaddress
 import json
 import re
 import zlib
 
 import pytest
 
+from tally_contract.privacy import visitor_id
 from tally_contract.queues.memory_queue import MemoryQueue
 from tests.support.ingest_harness import NOW, ORIGIN, Ingest
 
@@ -34,9 +36,11 @@ def test_single_event_is_queued_as_a_sidekiq_job(ingest: Ingest) -> None:
         "sent_at": None,
         "received_at": "2026-11-23T13:20:00.000Z",
         "event_time": "2026-11-23T13:20:00.000Z",
-        "ip": "203.0.113.9",
+        "ip": "203.0.113.0",  # the site's IP handling (truncate), applied before queueing
         "user_agent": UA,
         "properties": {"plan": "pro"},
+        # From the whole address, before truncation, with the day's salt (the processor's function).
+        "visitor_id": visitor_id("shop", ipaddress.ip_address("203.0.113.9"), UA, ingest.salt("2026-11-23")),
     }
     assert response.headers["access-control-allow-origin"] == ORIGIN
     assert response.headers["cache-control"].startswith("no-store")
@@ -120,7 +124,7 @@ def test_server_sender_with_secret_may_set_ip_and_user_agent(ingest: Ingest) -> 
     event = {**EVENT, "ip": "198.51.100.4", "user_agent": "Rails/7"}
     response = ingest.post(event, headers={"Origin": None, "Authorization": f"Bearer {ingest.secret}"})
     assert response.status == 202
-    assert (ingest.events()[0]["ip"], ingest.events()[0]["user_agent"]) == ("198.51.100.4", "Rails/7")
+    assert (ingest.events()[0]["ip"], ingest.events()[0]["user_agent"]) == ("198.51.100.0", "Rails/7")
 
 
 def test_browser_may_not_set_ip(ingest: Ingest) -> None:

@@ -65,12 +65,30 @@ def test_health_reflects_the_queue(ingest: Ingest) -> None:
 
 
 def test_tracking_script_is_small_and_complete(ingest: Ingest) -> None:
-    response = ingest.request("GET", "/t.js", headers={"Accept": "*/*"})
-    assert response.status == 200
+    import gzip
+
+    response = ingest.request("GET", "/t.js", headers={"Accept": "*/*", "Accept-Encoding": "gzip, br"})
+    assert response.status == 200 and response.headers["content-encoding"] == "gzip"
     assert response.headers["content-type"].startswith("application/javascript")
-    assert len(response.body) < 3 * 1024
-    script = response.body.decode()
-    for needle in ("sendBeacon", "keepalive", "pushState", "popstate", "doNotTrack", "event_id", "sent_at"):
+    assert len(response.body) < 3 * 1024, f"t.js is {len(response.body)} bytes gzipped"
+    script = gzip.decompress(response.body).decode()
+    plain = ingest.request("GET", "/t.js", headers={"Accept": "*/*"})
+    assert "content-encoding" not in plain.headers and plain.body.decode() == script
+    for needle in (
+        "sendBeacon",
+        "keepalive",
+        "pushState",
+        "popstate",
+        "doNotTrack",
+        "event_id",
+        "sent_at",
+        "outbound_link",
+        "file_download",
+        "data-tally-event",
+        "hashchange",
+        "engagement",
+        '"404"',
+    ):
         assert needle in script, needle
 
 

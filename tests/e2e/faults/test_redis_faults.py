@@ -31,11 +31,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def worker() -> Iterator[Callable[[str], "subprocess.Popen[bytes]"]]:
-    """Start `python -m processor_lambda.worker` against the local pipeline's tables."""
+    """Start `python -m redis_worker` against the local pipeline's tables."""
     started: list[subprocess.Popen[bytes]] = []
 
     def start(redis_url: str) -> "subprocess.Popen[bytes]":
-        command = [sys.executable, "-m", "processor_lambda.worker", "--redis-url", redis_url, "--batch-size", "40",
+        command = [sys.executable, "-m", "redis_worker", "--redis-url", redis_url, "--batch-size", "40",
                    "--heartbeat-ttl", "1", "--recovery-interval", "0.3", "--poll-interval", "0.5"]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,13 +1,10 @@
 """The Redis worker: runs the processing pipeline over Sidekiq's queues, Sidekiq-compatibly.
 
-    python -m processor_lambda.worker --redis-url redis://host:6379/0 [--queue default]...
-        [--batch-size 100] [--concurrency 1] [--shutdown-timeout 25]
-
 Each of ``concurrency`` threads loops: reliably fetch up to ``batch_size`` jobs into this
-worker's processing lists (``redis_fetch``), ``pipeline.process`` them, then settle every job in
+worker's processing lists (``fetch``), ``pipeline.process`` them, then settle every job in
 one script call per queue: acknowledge it, put it in Sidekiq's ``retry`` set, or in ``dead``
-(``sidekiq_retry``). Background threads keep the worker's heartbeat and Sidekiq's process entry
-(``sidekiq_process``) fresh, move due retries and scheduled jobs back to their queues (Sidekiq's
+(``failures``). Background threads keep the worker's heartbeat and Sidekiq's process entry
+(``process``) fresh, move due retries and scheduled jobs back to their queues (Sidekiq's
 poller), and give back the jobs of workers whose heartbeat expired (at-least-once: the pipeline
 is idempotent). SIGTERM/SIGINT (or Stop in Sidekiq's Web UI) stops fetching, lets the batches
 in hand finish for up to ``shutdown_timeout`` seconds, requeues whatever is left, and exits 0.
@@ -16,27 +13,29 @@ With ``concurrency`` above 1 the pipeline is called from several threads at once
 
 from __future__ import annotations
 
-import argparse
+import functools
 import logging
-import os
 import random
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from redis.exceptions import RedisError
-
+from tally_contract.errors import QueueUnavailable
+from tally_contract.sidekiq_redis import BEAT_PAUSE, DEFAULT_MAX_RETRIES, fetcher_identity
 from tally_contract.signals import StopSignals
 
-from . import sidekiq_retry
-from .redis_fetch import Fetched, Outcome, ReliableFetch
-from .sidekiq_process import BEAT_PAUSE, ProcessBeat, new_identity, sidekiq_tid
-from .worker_batch import BatchProcessor, run_batch
+from .batch import BatchProcessor, run_batch
+from .fetch import Fetched, Outcome, ReliableFetch
+from .process import ProcessBeat, new_identity, sidekiq_tid
 
 logger = logging.getLogger(__name__)
+# Counters cost one UpdateItem per distinct counter per batch, so small batches multiply
+# requests (docs/benchmarks.md); the default matches the SQS Lambda's stage batch
+# (TALLY_SQS_BATCH_SIZE), the limit Lambda's largest SQS batch.
+DEFAULT_BATCH = 1000
+MAX_BATCH = 10_000
 
 
 class Worker:
@@ -49,7 +48,7 @@ class Worker:
         pipeline: BatchProcessor,
         *,
         queues: Sequence[str] = ("default",),
-        batch_size: int = 100,
+        batch_size: int = DEFAULT_BATCH,
         concurrency: int = 1,
         identity: str | None = None,
         heartbeat_ttl: float = 30.0,
@@ -58,14 +57,14 @@ class Worker:
         recovery_interval: float = 60.0,
         block_timeout: float = 1.0,
         shutdown_timeout: float = 25.0,
-        max_retries: int = sidekiq_retry.DEFAULT_MAX_RETRIES,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         tag: str = "tally",
         labels: Sequence[str] = (),
         rng: random.Random | None = None,
         stop_event: threading.Event | None = None,
     ) -> None:
-        if not 1 <= batch_size <= 1000:
-            raise ValueError("batch_size must be 1..1000")
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise ValueError(f"batch_size must be 1..{MAX_BATCH}")
         if beat_interval * 2 > heartbeat_ttl:
             raise ValueError("beat_interval must be at most half of heartbeat_ttl")
         self.pipeline = pipeline
@@ -80,7 +79,14 @@ class Worker:
         self.shutdown_timeout = shutdown_timeout
         self.max_retries = max_retries
         self.rng = rng or random.Random()  # retry jitter, not a secret
-        self.fetch = ReliableFetch(client, self.identity, self.queues, heartbeat_ttl=heartbeat_ttl)
+        # One set of processing lists per fetcher thread, so that a batch is always at the tail
+        # of its own list when it is settled: batches sharing a list made the settle of a later
+        # one walk the earlier one job by job (seconds of Redis time at 10,000 a batch).
+        self.fetches = [
+            ReliableFetch(client, fetcher_identity(self.identity, slot), self.queues, heartbeat_ttl=heartbeat_ttl)
+            for slot in range(self.concurrency)
+        ]
+        self.fetch = self.fetches[0]  # also recovers other workers' lists and polls the sets
         self.process_beat = ProcessBeat(
             client, self.identity, queues=self.queues, concurrency=self.concurrency, tag=tag, labels=labels
         )
@@ -92,46 +98,48 @@ class Worker:
         self._in_hand: dict[str, list[Fetched]] = {}
 
     # -- one batch ------------------------------------------------------------------------
-    def work_once(self, block: float = 0.0) -> int:
-        """Fetch one batch, process it and settle every job. Returns how many jobs it took."""
-        jobs = self.fetch.fetch(self.batch_size, block)
+    def work_once(self, block: float = 0.0, slot: int = 0) -> int:
+        """Fetch one batch with fetcher ``slot``, process it and settle every job. Returns how
+        many jobs it took."""
+        fetch = self.fetches[slot]
+        jobs = fetch.fetch(self.batch_size, block)
         if not jobs:
             return 0
         tid = sidekiq_tid()
         with self._lock:
             self._in_hand[tid] = jobs
         try:
-            self._settle(run_batch(self.pipeline, jobs, rng=self.rng, max_retries=self.max_retries))
+            self._settle(fetch, run_batch(self.pipeline, jobs, rng=self.rng, max_retries=self.max_retries))
         except Exception:
             # A bug of ours must not strand the batch in the processing list of a live worker.
-            self.fetch.settle([Outcome(job, "requeue") for job in jobs])
+            fetch.settle([Outcome(job, "requeue") for job in jobs])
             raise
         finally:
             with self._lock:
                 self._in_hand.pop(tid, None)
         return len(jobs)
 
-    def _settle(self, outcomes: list[Outcome]) -> None:
+    def _settle(self, fetch: ReliableFetch, outcomes: list[Outcome]) -> None:
         """Settle, retrying through Redis outages: settling twice is harmless (LREM guards)."""
         pause = 0.1
         while True:
             try:
-                self.fetch.settle(outcomes)
+                fetch.settle(outcomes)
                 return
-            except RedisError as exc:
+            except QueueUnavailable as exc:
                 logger.warning("could not settle %d jobs (%s); retrying", len(outcomes), exc)
             if self._exiting.wait(pause):
                 return  # the shutdown requeues whatever is still in the processing lists
             pause = min(pause * 2, 5.0)
 
     # -- threads --------------------------------------------------------------------------
-    def _fetch_loop(self) -> None:
+    def _fetch_loop(self, slot: int) -> None:
         pause = 0.1
         while not (self.quieted.is_set() or self.stopping.is_set()):
             try:
-                self.work_once(self.block_timeout)
+                self.work_once(self.block_timeout, slot)
                 pause = 0.1
-            except RedisError as exc:
+            except QueueUnavailable as exc:
                 logger.warning("fetch failed (%s); retrying in %.1f s", exc, pause)
                 self.stopping.wait(pause)
                 pause = min(pause * 2, 5.0)
@@ -146,7 +154,8 @@ class Worker:
 
     def _beat(self) -> None:
         try:
-            self.fetch.beat()
+            for fetch in self.fetches:
+                fetch.beat()
             with self._lock:
                 busy = sum(len(jobs) for jobs in self._in_hand.values())
                 workers = {
@@ -159,7 +168,7 @@ class Worker:
                 }
             quiet = self.quieted.is_set() or self.stopping.is_set()
             command = self.process_beat.beat(busy=busy, quiet=quiet, workers=workers)
-        except RedisError as exc:
+        except QueueUnavailable as exc:
             logger.warning("heartbeat failed: %s", exc)
             return
         if command == "TERM":
@@ -184,7 +193,7 @@ class Worker:
                 if now >= next_recovery:
                     next_recovery = now + self.recovery_interval
                     self._recover_orphans()
-            except RedisError as exc:
+            except QueueUnavailable as exc:
                 logger.warning("housekeeping failed: %s", exc)
 
     def _recover_orphans(self) -> None:
@@ -195,13 +204,14 @@ class Worker:
     # -- lifecycle ------------------------------------------------------------------------
     def run(self) -> int:
         """Work until ``stopping`` is set (a signal, Web UI Stop, or the caller). Returns 0."""
-        self.fetch.beat()
+        for fetch in self.fetches:
+            fetch.beat()  # raises if Redis is not there at the start
         self._beat()
         self._recover_orphans()
         logger.info(
             "worker %s on queues %s, batch %d x %d", self.identity, self.queues, self.batch_size, self.concurrency
         )
-        fetchers = [self._thread(self._fetch_loop, f"fetch-{i}") for i in range(self.concurrency)]
+        fetchers = [self._thread(functools.partial(self._fetch_loop, i), f"fetch-{i}") for i in range(self.concurrency)]
         background = [self._thread(self._beat_loop, "beat"), self._thread(self._housekeeping_loop, "housekeeping")]
         while not self.stopping.wait(0.5):
             if self.signals is not None and self.signals.received:
@@ -219,10 +229,12 @@ class Worker:
         for thread in background:
             thread.join(2.0)  # so no beat lands after the entries below are removed
         try:
-            requeued = self.fetch.recover(own=True)
-            self.fetch.forget()
+            requeued = 0
+            for fetch in self.fetches:
+                requeued += fetch.recover(own=True)
+                fetch.forget()
             self.process_beat.clear()
-        except RedisError as exc:
+        except QueueUnavailable as exc:
             logger.error("could not clean up on stop (%s); recovery by other workers will requeue", exc)
             requeued = -1
         if unfinished or requeued:
@@ -246,53 +258,3 @@ def run_worker(client: Any, pipeline: BatchProcessor, **options: Any) -> int:
     # Event.set() in a handler can deadlock on the lock run()'s wait holds).
     with StopSignals().installed() as worker.signals:
         return worker.run()
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    default_url = os.environ.get("TALLY_QUEUE_URL", "")
-    parser = argparse.ArgumentParser(
-        prog="python -m processor_lambda.worker", description="Run the Tally pipeline over Sidekiq's Redis queues."
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=default_url if default_url.startswith("redis") else None,
-        required=not default_url.startswith("redis"),
-    )
-    parser.add_argument("--queue", action="append", dest="queues", help="repeat for several, highest priority first")
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=1, help="batches processed at once (threads)")
-    parser.add_argument("--shutdown-timeout", type=float, default=25.0)
-    parser.add_argument("--heartbeat-ttl", type=float, default=30.0)
-    parser.add_argument("--poll-interval", type=float, default=5.0, help="retry/schedule poll, seconds on average")
-    parser.add_argument("--recovery-interval", type=float, default=60.0)
-    parser.add_argument("--max-retries", type=int, default=sidekiq_retry.DEFAULT_MAX_RETRIES)
-    parser.add_argument("--tag", default="tally")
-    return parser.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    import redis
-
-    from processor_lambda.pipeline import build_pipeline
-
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    client = redis.Redis.from_url(args.redis_url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30)
-    return run_worker(
-        client,
-        build_pipeline(),
-        queues=args.queues or ["default"],
-        batch_size=args.batch_size,
-        concurrency=args.concurrency,
-        shutdown_timeout=args.shutdown_timeout,
-        heartbeat_ttl=args.heartbeat_ttl,
-        beat_interval=min(BEAT_PAUSE, args.heartbeat_ttl / 6),
-        poll_interval=args.poll_interval,
-        recovery_interval=args.recovery_interval,
-        max_retries=args.max_retries,
-        tag=args.tag,
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

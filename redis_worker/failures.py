@@ -1,9 +1,9 @@
-"""Sidekiq's retry, dead and schedule sets, written the way Sidekiq 6.4.1 writes them.
+"""What a failed job becomes in Sidekiq's retry or dead set, written the way Sidekiq 6.4.1 does.
 
-Pure functions (no Redis): the worker decides here what a failed job becomes and what a due
-job looks like when it goes back to its queue, then writes it atomically (``redis_fetch``).
-Read from ``lib/sidekiq/job_retry.rb``, ``api.rb`` (``DeadSet#kill``), ``scheduled.rb`` and
-``client.rb``/``job_util.rb`` (``normalize_item``, ``atomic_push``) of Sidekiq 6.4.1:
+Pure functions (no Redis): the worker decides here, then writes it atomically with the job's
+acknowledgement (``fetch.ReliableFetch.settle``). Read from ``lib/sidekiq/job_retry.rb`` and
+``api.rb`` (``DeadSet#kill``) of Sidekiq 6.4.1; the delay formula and the sets' names are in
+``tally_contract/sidekiq_redis.py``:
 
 - a failed job gets ``queue`` (``retry_queue`` if set), ``error_message`` (at most 10,000
   characters), ``error_class``, then on its first failure ``failed_at`` and ``retry_count = 0``,
@@ -16,9 +16,6 @@ Read from ``lib/sidekiq/job_retry.rb``, ``api.rb`` (``DeadSet#kill``), ``schedul
 - Where Sidekiq 6.4 *discards* a job (``retry: false``, ``dead: false``, a job that failed
   before its worker class existed), Tally keeps it in the dead set: nothing accepted may be
   lost. A non-retryable ``JobFailed`` goes there at once, with the same error fields.
-- A due job goes back through ``Client.push``: ``{"retry" => true, "queue" => "default"}``
-  merged with the job (so those two keys lead), ``jid``/``created_at`` filled if missing, and
-  ``enqueued_at`` set to now.
 
 Timestamps follow the job: float seconds (Sidekiq 6/7), or integer milliseconds when the job's
 ``created_at`` is an integer (Sidekiq 8's format). Sorted-set scores are always float seconds.
@@ -31,16 +28,10 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from tally_contract import envelope, wire
+from processor_lambda.results import JobFailed
+from tally_contract import wire
+from tally_contract.sidekiq_redis import DEAD, DEFAULT_MAX_RETRIES, RETRY, retry_delay, stamp
 
-from .results import JobFailed
-
-RETRY = "retry"
-DEAD = "dead"
-SCHEDULE = "schedule"
-DEFAULT_MAX_RETRIES = 25  # Sidekiq's DEFAULT_MAX_RETRY_ATTEMPTS
-DEAD_MAX_JOBS = 10_000  # Sidekiq.options[:dead_max_jobs]
-DEAD_TIMEOUT = 180 * 24 * 60 * 60  # Sidekiq.options[:dead_timeout_in_seconds], 6 months
 MAX_ERROR_MESSAGE = 10_000  # job_retry.rb exception_message
 _BASE64_LINE = 60  # Ruby's Base64.encode64 (pack "m") breaks lines every 60 characters
 
@@ -53,12 +44,6 @@ class Failed:
     member: str | bytes
     score: float
     retry_count: int | None = None
-
-
-def retry_delay(count: int, rng: random.Random) -> int:
-    """Seconds before retry number ``count + 1``: Sidekiq 6.4's ``delay_for`` without a
-    ``sidekiq_retry_in`` block. ``rand(10)`` is 0..9."""
-    return count**4 + 15 + rng.randrange(10) * (count + 1)
 
 
 def max_attempts(retry: Any, default: int = DEFAULT_MAX_RETRIES) -> int:
@@ -102,13 +87,13 @@ def _record_failure(msg: dict[str, Any], error: JobFailed, queue: str, now: floa
     error_class, message, exc = describe(error)
     msg["error_message"] = message[:MAX_ERROR_MESSAGE]
     msg["error_class"] = error_class
-    stamp = _stamp(msg, now)
+    at = stamp(msg, now)
     previous = msg.get("retry_count")
     if previous is None or previous is False:
-        msg["failed_at"] = stamp
+        msg["failed_at"] = at
         count = 0
     else:
-        msg["retried_at"] = stamp
+        msg["retried_at"] = at
         count = (previous if isinstance(previous, int) and not isinstance(previous, bool) else 0) + 1
     msg["retry_count"] = count
     wanted = msg.get("backtrace")
@@ -149,34 +134,6 @@ def decompress_backtrace(value: str) -> list[str]:
     """The inverse, as Sidekiq's ``SortedEntry#error_backtrace`` reads it."""
     lines = wire.loads(zlib.decompress(base64.b64decode(value)))
     return [str(line) for line in lines]
-
-
-def due_job(member: str | bytes, now: float) -> tuple[str, str | bytes]:
-    """(queue name, payload) for a job leaving the retry or schedule set, as
-    ``Sidekiq::Client.push`` would write it. A member that is not a job is pushed unchanged to
-    the default queue, where the pipeline dead-letters it with a reason instead of losing it."""
-    try:
-        msg = wire.loads(member)
-    except (ValueError, RecursionError):
-        msg = None
-    if not isinstance(msg, dict):
-        return envelope.DEFAULT_QUEUE, member
-    item: dict[str, Any] = {"retry": True, "queue": envelope.DEFAULT_QUEUE} | msg
-    if not isinstance(item["queue"], str) or not item["queue"]:
-        item["queue"] = envelope.DEFAULT_QUEUE  # Sidekiq raises here and the job is gone
-    if not item.get("jid"):
-        item["jid"] = envelope.new_jid()
-    if not item.get("created_at"):
-        item["created_at"] = _stamp(msg, now)
-    item["enqueued_at"] = _stamp(msg, now)
-    return str(item["queue"]), wire.dumps(item)
-
-
-def _stamp(msg: dict[str, Any], now: float) -> float | int:
-    created = msg.get("created_at")
-    if isinstance(created, int) and not isinstance(created, bool):
-        return int(now * 1000)
-    return now
 
 
 def _to_i(value: Any) -> int:

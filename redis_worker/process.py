@@ -11,7 +11,8 @@
   to; each beat pops one.
 
 Stats (``stat:processed``, ``stat:failed`` and their UTC-day keys) are counted when jobs are
-settled (``redis_fetch.SETTLE``), in the same script, instead of being flushed by the beat.
+settled (``sidekiq_redis.SETTLE``), in the same script, instead of being flushed by the beat.
+Key names: ``tally_contract/sidekiq_redis.py``; redis-py's errors leave as ``QueueUnavailable``.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tally_contract import wire
+from tally_contract.redis_errors import translated
+from tally_contract.sidekiq_redis import PROCESS_EXPIRY, PROCESSES, signals_key, workers_key
 
-PROCESSES = "processes"
-EXPIRY = 60  # seconds, as Sidekiq
-BEAT_PAUSE = 5  # seconds, Sidekiq's Launcher::BEAT_PAUSE
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -91,12 +91,16 @@ class ProcessBeat:
         self.info = wire.dumps(info)
 
     def beat(self, *, busy: int, quiet: bool, workers: Mapping[str, Mapping[str, Any]] | None = None) -> str | None:
-        workers_key = f"{self.identity}:workers"
+        with translated("process beat"):
+            return self._beat(busy, quiet, workers)
+
+    def _beat(self, busy: int, quiet: bool, workers: Mapping[str, Mapping[str, Any]] | None) -> str | None:
+        busy_key = workers_key(self.identity)
         pipe = self.client.pipeline(transaction=True)
-        pipe.unlink(workers_key)
+        pipe.unlink(busy_key)
         if workers:
-            pipe.hset(workers_key, mapping={tid: wire.dumps(work) for tid, work in workers.items()})
-        pipe.expire(workers_key, EXPIRY)
+            pipe.hset(busy_key, mapping={tid: wire.dumps(work) for tid, work in workers.items()})
+        pipe.expire(busy_key, PROCESS_EXPIRY)
         pipe.execute()
         started = time.monotonic()
         self.client.ping()
@@ -114,8 +118,8 @@ class ProcessBeat:
                 "rss": rss_kb(),
             },
         )
-        pipe.expire(self.identity, EXPIRY)
-        pipe.rpop(f"{self.identity}-signals")
+        pipe.expire(self.identity, PROCESS_EXPIRY)
+        pipe.rpop(signals_key(self.identity))
         signal = pipe.execute()[-1]
         if isinstance(signal, bytes):
             return signal.decode("utf-8", "replace")
@@ -123,7 +127,8 @@ class ProcessBeat:
 
     def clear(self) -> None:
         """Leave ``processes`` on a clean stop (Sidekiq's ``clear_heartbeat``, plus the hash)."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.srem(PROCESSES, self.identity)
-        pipe.unlink(f"{self.identity}:workers", self.identity)
-        pipe.execute()
+        with translated("clear process entry"):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.srem(PROCESSES, self.identity)
+            pipe.unlink(workers_key(self.identity), self.identity)
+            pipe.execute()

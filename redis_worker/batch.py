@@ -1,7 +1,7 @@
 """One batch through the pipeline, turned into how each job is settled in Redis.
 
 The pipeline reports per job (``RecordResult``); here a success becomes an acknowledgement and
-a failure becomes Sidekiq's retry or dead entry (``sidekiq_retry.plan_failure``). Whatever goes
+a failure becomes Sidekiq's retry or dead entry (``failures.plan_failure``). Whatever goes
 wrong here, every job comes out with an outcome: a job is never dropped or left in hand.
 """
 
@@ -11,9 +11,11 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from . import sidekiq_retry
-from .redis_fetch import Fetched, Outcome
-from .results import JobFailed, RecordResult
+from processor_lambda.results import JobFailed, RecordResult
+from tally_contract.sidekiq_redis import DEAD, DEFAULT_MAX_RETRIES
+
+from .failures import Failed, plan_failure
+from .fetch import Fetched, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ def run_batch(
     jobs: Sequence[Fetched],
     *,
     rng: random.Random,
-    max_retries: int = sidekiq_retry.DEFAULT_MAX_RETRIES,
+    max_retries: int = DEFAULT_MAX_RETRIES,
 ) -> list[Outcome]:
     """Process ``jobs`` and return one Outcome per job, in order."""
     results = _results(pipeline, jobs)
@@ -41,10 +43,10 @@ def run_batch(
             continue
         error = result.error or JobFailed("the job failed without an error")
         try:
-            plan = sidekiq_retry.plan_failure(job.body, error, job.queue, now=now, rng=rng, max_retries=max_retries)
+            plan = plan_failure(job.body, error, job.queue, now=now, rng=rng, max_retries=max_retries)
         except Exception:  # never lose the job over a bookkeeping bug
             logger.exception("could not build the retry entry; job goes to the dead set as it came")
-            plan = sidekiq_retry.Failed(sidekiq_retry.DEAD, job.body, now)
+            plan = Failed(DEAD, job.body, now)
         outcomes.append(Outcome(job, plan.target, plan.member, plan.score))
     return outcomes
 

@@ -1,9 +1,10 @@
-"""A visitor's country, as an ISO 3166 code: the one ingest took from the edge's
-``CloudFront-Viewer-Country`` header when it had one, else a lookup of the IP in geoip2fast's
+"""A visitor's country, as an ISO 3166 code: the edge's ``CloudFront-Viewer-Country`` header
+when ingest had one for the visitor's own request, else a lookup of the IP in geoip2fast's
 offline database (GeoLite2 data by MaxMind, bundled with the package; IPv4) where that package
 is installed (local mode and self-hosting: requirements-dev.txt; the Lambda zip leaves its 9 MB
-out, its API Gateway edge sends the header), else unknown. Only the code is kept: the lookup
-works on a truncated /24 as well, so a site that keeps no full IP still gets its countries."""
+out, its API Gateway edge sends the header), else unknown. Ingest looks the country up before
+it reduces the IP to what the site keeps (so a site that keeps no IP still gets countries);
+the processor again for jobs that carry none (a Rails producer's). Only the code is kept."""
 
 import functools
 import re
@@ -29,7 +30,7 @@ def _lookup(address: str) -> str | None:
 
 @functools.cache
 def _database() -> Any:
-    # Loaded on first use (0.1 s, ~40 MB): the ingest never loads it, the processor once.
+    # Loaded on first use (0.1 s, ~40 MB), once per process; absent from the Lambda zip.
     try:
         from geoip2fast import GeoIP2Fast  # type: ignore[import-untyped]  # ships no type hints
     except ImportError:
