@@ -191,8 +191,8 @@ def exercise_the_dashboard(stack: Stack) -> None:
         response = stack.get(path, headers=auth, query=query)
         assert response.status == 200, (path, response.body)
     headers = {**auth, "Content-Type": "application/json"}
-    query = {"site_id": "shop", "metrics": ["visitors"], "date_range": ["2026-11-23", "2026-11-23"]}
-    response = stack.request("POST", "/api/v2/query", body=json.dumps(query).encode(), headers=headers)
+    stats = {"site_id": "shop", "metrics": ["visitors"], "date_range": ["2026-11-23", "2026-11-23"]}
+    response = stack.request("POST", "/api/v2/query", body=json.dumps(stats).encode(), headers=headers)
     assert response.status == 200, response.body  # reads its site by id (GetItem), then the aggregates
     response = stack.request("POST", "/admin/dlq/redrive", body=b"{}", headers=headers)
     assert response.status == 200 and response.json()["moved"] >= 1, response.body
