@@ -131,25 +131,6 @@ def top(request: Request) -> Response:
     return json_response(200, runtime.get().stats.top(site, granularity, buckets, dimension, limit))
 
 
-def query(request: Request) -> Response:
-    """``POST /api/v2/query``: Plausible's Stats API v2 over a site the caller may read. It reads
-    only, so a session needs no CSRF token (the page sends it all the same)."""
-    from tally_query.errors import QueryError
-    from tally_query.reading import Lagging
-
-    principal, _ = authenticate(request)
-    body = _json_body(request)
-    site = body.get("site_id")
-    if isinstance(site, str) and not principal.may_read(site):
-        raise Forbidden(f"this token may not read site {site!r}")
-    try:
-        return json_response(200, runtime.get().stats.query(body))
-    except QueryError as exc:
-        raise BadParameter(exc.field, exc.message) from None
-    except Lagging as exc:
-        raise Unavailable(str(exc)) from None
-
-
 def events(request: Request) -> Response:
     query, site = _reader(request)
     limit = params.integer(query, "limit", 50, 1, 200)
@@ -162,6 +143,19 @@ def events(request: Request) -> Response:
         filters["path"] = params.text("page", query["page"])
     cursor = query.get("cursor") or None
     return json_response(200, runtime.get().stats.events(site, cursor, (floor, ceiling), limit, filters))
+
+
+def query_v2(request: Request) -> Response:
+    """Plausible's Stats API v2: the viewer's own site, or any for the admin."""
+    from . import query_api
+
+    principal, _ = authenticate(request)
+    body = query_api.body_of(raw_body(request))
+    site = query_api.site_of(body)
+    if not principal.may_read(site):
+        raise Forbidden(f"this token may not read site {site!r}")
+    rt = runtime.get()
+    return json_response(200, query_api.answer(rt.stats.store, rt.site_by_id(), body, rt.clock))
 
 
 def health(request: Request) -> Response:
@@ -231,7 +225,7 @@ def _web(name: str) -> Callable[[Request], Response]:
 
 
 HANDLERS: dict[str, Callable[[Request], Response]] = {
-    "sites": sites, "query": query, "series": series, "top": top, "events": events, "health": health, "dlq": dlq,
+    "sites": sites, "series": series, "top": top, "events": events, "query": query_v2, "health": health, "dlq": dlq,
     "redrive": redrive, "tokens": tokens, "page": _web("page"), "login_form": _web("login_form"),
     "login": _web("login"), "logout": _web("logout"), "static": _web("static"),
 }  # fmt: skip

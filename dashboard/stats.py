@@ -70,16 +70,13 @@ class Stats:
 
     def about(self, site_id: str) -> dict[str, Any] | None:
         """What the dashboard reports a site in: its time zone, goals and declared property keys."""
-        site = self._sites.by_id(site_id)
+        site = self.site(site_id)
         if site is None:
             return None
         return {"id": site_id, "timezone": site.timezone, "goals": list(site.goals), "props": list(site.props)}
 
-    def query(self, body: Any) -> dict[str, Any]:
-        """A Stats API v2 query (tally_query), answered from the aggregates or a bounded scan."""
-        from tally_query.engine import Engine
-
-        return Engine(self.store, self._sites.by_id).run(body)
+    def site(self, site_id: str) -> Site | None:
+        return self._sites.by_id(site_id)
 
     def site_settings(self) -> dict[str, Site]:
         return {site.site_id: site for site in self._sites.all_sites()}

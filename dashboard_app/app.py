@@ -43,11 +43,6 @@ def stats_sites():  # type: ignore[no-untyped-def]
     return handle("sites", app.current_request)
 
 
-@app.route("/api/v2/query", methods=["POST"], content_types=["application/json"])
-def api_query():  # type: ignore[no-untyped-def]
-    return handle("query", app.current_request)
-
-
 @app.route("/stats/series", methods=["GET"])
 def stats_series():  # type: ignore[no-untyped-def]
     return handle("series", app.current_request)
@@ -61,6 +56,11 @@ def stats_top():  # type: ignore[no-untyped-def]
 @app.route("/stats/events", methods=["GET"])
 def stats_events():  # type: ignore[no-untyped-def]
     return handle("events", app.current_request)
+
+
+@app.route("/api/v2/query", methods=["POST"], content_types=["application/json"])
+def api_query():  # type: ignore[no-untyped-def]
+    return handle("query", app.current_request)
 
 
 @app.route("/admin/health", methods=["GET"])

@@ -106,9 +106,16 @@ def _sortable(value: Any) -> tuple[int, Any]:
     return (0, value) if isinstance(value, int | float) else (1, str(value))
 
 
-def _shaped(query: Query, rows: list[tuple[list[str], list[Any]]], span: dates.Span, tz: tzinfo,
-            time_dimension: str | None, spans: Spans, reader: Reader, from_aggregates: bool
-            ) -> dict[str, Any]:  # fmt: skip
+def _shaped(
+    query: Query,
+    rows: list[tuple[list[str], list[Any]]],
+    span: dates.Span,
+    tz: tzinfo,
+    time_dimension: str | None,
+    spans: Spans,
+    reader: Reader,
+    from_aggregates: bool,
+) -> dict[str, Any]:
     ordered = _ordered(query, rows, time_dimension)
     page = ordered[query.offset : query.offset + query.limit]
     meta: dict[str, Any] = {}

@@ -110,9 +110,8 @@ def _filter(value: Any, depth: int, budget: list[int]) -> Filter:
     if budget[0] < 0 or depth > MAX_FILTER_DEPTH:
         raise QueryError("filters", f"at most {MAX_FILTER_NODES} filters, nested at most {MAX_FILTER_DEPTH} deep")
     if not isinstance(value, list) or not value or not isinstance(value[0], str):
-        raise QueryError(
-            "filters", f"a filter is [operator, dimension, [values]] or [and|or|not, ...]: {_shown(value)}"
-        )
+        shape = "a filter is [operator, dimension, [values]] or [and|or|not, ...]"
+        raise QueryError("filters", f"{shape}: {_shown(value)}")
     op = value[0]
     if op in LOGICAL:
         return _logical(op, value, depth, budget)

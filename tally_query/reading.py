@@ -71,6 +71,7 @@ class Reader:
         self.clock = clock
         self.cost = Cost()
         self._days: dict[str, Day] = {}
+        self._ids: dict[Bucket, set[str]] = {}  # event ids read per hour (resends.py): stored, or read here
 
     def sealed_days(self, days: Sequence[str]) -> dict[str, Sealed]:
         """The days among ``days`` that have ended and whose sealed rows are current (clean)."""
@@ -134,10 +135,20 @@ class Reader:
         within 24 hours left out (tally_aggregates/resends.py)."""
         self.cost.hours_read += 1
         before = buckets.around(hour, -resends.LOOKBACK_HOURS, 0)
-        seen = set().union(*(resends.decode(b) for b in self.store.blobs(before, resends.IDS).values()))
+        missing = [b for b in before if b not in self._ids]
+        if missing:
+            stored = self.store.blobs(missing, resends.IDS)
+            self._ids.update({b: resends.decode(stored.get(b)) for b in missing})
+        seen = set().union(*(self._ids[b] for b in before))
         read = self.store.read_events(self.site, *buckets.time_range(hour))
         self.cost.raw_events += len(read.events)
+        self._ids[hour] = {event["event_id"] for event in read.events}
         return [event for event in read.events if event["event_id"] not in seen]
+
+    def hours_with_events(self, hours: Sequence[Bucket]) -> list[Bucket]:
+        """The hours that hold any event (one batched read of their total rows)."""
+        found = self.store.counts([(h, TOTAL) for h in hours]) if hours else {}
+        return [h for h in hours if (h, TOTAL) in found]
 
 
 def day_ids(start: datetime, end: datetime) -> list[str]:

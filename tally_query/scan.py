@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import product
-from typing import Any
 
 from tally_aggregates.declared import reached
 from tally_aggregates.summary import PASSIVE_EVENTS, VISIT_GAP_MS, source
@@ -51,7 +50,12 @@ class Visit:
     def measures(self) -> tuple[bool, int, int]:
         """(bounced, duration ms, pageviews)."""
         pageviews = sum(e["name"] == "pageview" for e in self.events)
-        interactive = any(_interactive(e) for e in self.events)
+        interactive = any(
+            e["name"] != "pageview"
+            and e["name"] not in PASSIVE_EVENTS
+            and (e.get("properties") or {}).get("interactive") is not False
+            for e in self.events
+        )
         span = _millis(self.events[-1]) - _millis(self.first)
         return pageviews == 1 and not interactive, span, pageviews
 
@@ -80,8 +84,7 @@ class Scan:
             raise TooCostly(
                 "date_range",
                 f"this query reads raw events (several dimensions or filters no "
-                f"aggregate holds): at most {MAX_SCAN_DAYS} UTC days, this range "
-                f"touches {len(days)}",
+                f"aggregate holds): at most {MAX_SCAN_DAYS} UTC days, this range touches {len(days)}",
             )
         found = self.reader.store.counts([(Bucket(self.reader.site, "d", day), TOTAL) for day in days])
         total = sum(c.live.get("ev", 0) + c.live.get("bots", 0) for c in found.values())
@@ -91,9 +94,10 @@ class Scan:
 
     def _day(self, day: str, groups: dict[Key, Tally], totals: dict[str | None, Tally]) -> None:
         events: list[Event] = []
-        for hour in buckets.children(Bucket(self.reader.site, "d", day)):
-            if buckets.start(hour).timestamp() <= self.reader.clock():
-                events += [e for e in self.reader.counted(hour) if not e.get("bot")]
+        begun = [h for h in buckets.children(Bucket(self.reader.site, "d", day))
+                 if buckets.start(h).timestamp() <= self.reader.clock()]  # fmt: skip
+        for hour in self.reader.hours_with_events(begun):
+            events += [e for e in self.reader.counted(hour) if not e.get("bot")]
         events.sort(key=lambda e: (e["event_time"], e["event_id"]))
         low, high = self.range
         base = self._base_filters()
@@ -194,9 +198,3 @@ class Scan:
 
 def _millis(event: Event) -> int:
     return int(datetime.fromisoformat(event["event_time"].replace("Z", "+00:00")).timestamp() * 1000)
-
-
-def _interactive(event: dict[str, Any]) -> bool:
-    """Whether an event keeps its visit from bouncing: not a pageview or passive, not marked so."""
-    passive = event["name"] == "pageview" or event["name"] in PASSIVE_EVENTS
-    return not passive and (event.get("properties") or {}).get("interactive") is not False

@@ -182,6 +182,15 @@ class SQLiteStore:
                     found[(bucket, row)] = counts
         return found
 
+    def sealed(self, buckets: Sequence[Bucket]) -> dict[Bucket, Sealed]:
+        found: dict[Bucket, Sealed] = {}
+        with self.db.connection() as conn:
+            for bucket in dict.fromkeys(buckets):
+                state, rows = _state(conn, bucket), _sealed(conn, bucket)
+                if state is not None or rows is not None:
+                    found[bucket] = Sealed(state or BucketState(), rows or {})
+        return found
+
     def dimension(self, bucket: Bucket, dimension: str) -> dict[str, Counts]:
         found = {}
         with self.db.connection() as conn:
@@ -199,16 +208,6 @@ class SQLiteStore:
         return found
 
     # Small state.
-    def sealed(self, buckets: Sequence[Bucket]) -> dict[Bucket, Sealed]:
-        """As the memory store: the buckets with bookkeeping or sealed rows, in one read."""
-        found = {}
-        with self.db.connection() as conn:
-            for bucket in dict.fromkeys(buckets):
-                state, rows = _state(conn, bucket), _sealed(conn, bucket)
-                if state is not None or rows is not None:
-                    found[bucket] = Sealed(state or BucketState(), rows or {})
-        return found
-
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:
         with self.db.write() as conn:
             conn.execute("INSERT INTO salts VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (day, candidate, expires))

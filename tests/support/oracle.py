@@ -168,9 +168,7 @@ VISIT_FIELDS = ("source", "referrer", "utm_source", "utm_medium", "utm_campaign"
                 "browser_version", "os", "os_version", "country", "entry_page", "exit_page")  # fmt: skip
 
 
-# One brute-force pass, its helpers inside it, read top to bottom: the oracle is kept apart from
-# the engine on purpose, so its complexity is allowed (noqa) rather than shared with tally_query.
-def query(  # noqa: C901
+def query(  # noqa: C901 -- the brute-force reference, kept as one plain reading of the rules
     copies: Iterable[dict[str, Any]],
     body: dict[str, Any],
     span: tuple[float, float],
@@ -229,14 +227,14 @@ def query(  # noqa: C901
             return any(fold(c) in fold(g) for g in many for c in clauses)
         return any(re.search(c, g, 0 if sensitive else re.I) for g in many for c in clauses)
 
-    def holds(node: list[Any], event: dict[str, Any]) -> Any:  # a bool, from nested lists of Any
+    def holds(node: list[Any], event: dict[str, Any]) -> bool:
         if node[0] == "and":
             return all(holds(n, event) for n in node[1])
         if node[0] == "or":
             return any(holds(n, event) for n in node[1])
         if node[0] == "not":
             return not holds(node[1], event)
-        op, dimension, clauses = node[0], node[1], [str(c) for c in node[2]]
+        op, dimension, clauses = str(node[0]), node[1], [str(c) for c in node[2]]
         sensitive = (node[3] if len(node) > 3 else {}).get("case_sensitive", True)
         hit = clause_hit(op.removesuffix("_not"), clauses, value(dimension, event), sensitive)
         return hit != op.endswith("_not")

@@ -7,7 +7,6 @@ import itertools
 from datetime import datetime
 from typing import Any
 
-from tally_contract.sites import Site
 from tally_query.engine import Engine
 from tests.support import oracle
 from tests.support.processor_harness import Processor
@@ -35,7 +34,7 @@ FILTERS: list[list[list[Any]]] = [
 def corpus() -> list[dict[str, Any]]:
     queries: list[dict[str, Any]] = []
     for date_range in RANGES:
-        base: dict[str, Any] = {"site_id": "shop", "date_range": date_range}
+        base = {"site_id": "shop", "date_range": date_range}
         queries.append({**base, "metrics": ALL_TOTAL})
         for dimension in EVENT_DIMENSIONS:
             metrics = EVENT_METRICS + ["percentage"] + (["conversion_rate"] if dimension == "event:goal" else [])
@@ -67,20 +66,25 @@ def check(proc: Processor, now: float, zones: tuple[str, ...] = ("UTC", "America
     for zone, body in itertools.product(zones, corpus()):
         located = dataclasses.replace(site, timezone=zone)
         answer = Engine(proc.store, functools.partial(_same, located), clock=lambda: now).run(body)
-        start, last = (datetime.fromisoformat(t).timestamp() for t in answer["query"]["date_range"])
-        got = {tuple(row["dimensions"]): row["metrics"] for row in answer["results"]}
-        resolved = {**body, "dimensions": answer["query"]["dimensions"]}  # "time" as the range chose it
-        want = oracle.query(copies, resolved, (start, last + 1), zone, site.goals)
-        assert got == want, (zone, body, answer["meta"]["tally"], _diff(got, want))
+        assert_as_oracle(copies, body, answer, zone, site.goals)
         path = answer["meta"]["tally"]["answered_from"]
         paths[path] = paths.get(path, 0) + 1
     return paths
 
 
+def assert_as_oracle(copies: Any, body: dict[str, Any], answer: dict[str, Any], zone: str, goals: Any) -> None:
+    """The answer's rows (however it was got: the engine, or over HTTP) equal the oracle's."""
+    start, last = (datetime.fromisoformat(t).timestamp() for t in answer["query"]["date_range"])
+    got = {tuple(row["dimensions"]): row["metrics"] for row in answer["results"]}
+    resolved = {**body, "dimensions": answer["query"]["dimensions"]}  # "time" as the range chose it
+    want = oracle.query(copies, resolved, (start, last + 1), zone, goals)
+    assert got == want, (zone, body, answer["meta"]["tally"], _diff(got, want))
+
+
+def _same(site: Any, _site_id: str) -> Any:
+    return site
+
+
 def _diff(got: dict[Any, Any], want: dict[Any, Any]) -> dict[Any, Any]:
     keys = set(got) | set(want)
     return {k: (got.get(k), want.get(k)) for k in sorted(keys, key=str) if got.get(k) != want.get(k)}
-
-
-def _same(site: Site, _site_id: str) -> Site:
-    return site
