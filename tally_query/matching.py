@@ -7,7 +7,7 @@ takes too long is the query's error, never a stuck request."""
 import functools
 from collections.abc import Callable
 
-import regex  # type: ignore[import-untyped]  # no stubs published for it
+import regex
 
 from .errors import QueryError
 from .model import Filter, Simple
