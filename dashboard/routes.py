@@ -110,9 +110,12 @@ def require_admin(request: Request, changes_state: bool = False) -> Principal:
 
 def sites(request: Request) -> Response:
     principal, _ = authenticate(request)
-    if principal.is_admin:
-        return json_response(200, {"sites": runtime.get().stats.sites()})
-    return json_response(200, {"sites": sorted(principal.sites)})
+    stats = runtime.get().stats
+    ids = stats.sites() if principal.is_admin else sorted(principal.sites)
+    # The one site the page shows (?site=, else the first): its time zone, goals and property keys.
+    wanted = params.query_of(request).get("site")
+    shown = wanted if wanted in ids else (ids[0] if ids else None)
+    return json_response(200, {"sites": ids, "site": stats.about(shown) if shown else None})
 
 
 def series(request: Request) -> Response:
@@ -144,6 +147,19 @@ def events(request: Request) -> Response:
         filters["path"] = params.text("page", query["page"])
     cursor = query.get("cursor") or None
     return json_response(200, runtime.get().stats.events(site, cursor, (floor, ceiling), limit, filters))
+
+
+def query_v2(request: Request) -> Response:
+    """Plausible's Stats API v2: the viewer's own site, or any for the admin."""
+    from . import query_api
+
+    principal, _ = authenticate(request)
+    body = query_api.body_of(raw_body(request))
+    site = query_api.site_of(body)
+    if not principal.may_read(site):
+        raise Forbidden(f"this token may not read site {site!r}")
+    rt = runtime.get()
+    return json_response(200, query_api.answer(rt.stats.store, rt.site_by_id(), body, rt.clock))
 
 
 def health(request: Request) -> Response:
@@ -208,7 +224,8 @@ def _in(module: str, name: str) -> Callable[[Request], Response]:
 
 
 HANDLERS: dict[str, Callable[[Request], Response]] = {
-    "sites": sites, "series": series, "top": top, "events": events, "health": health, "dlq": dlq,
+    "sites": sites, "series": series, "top": top, "events": events, "query": query_v2, "health": health,
+    "dlq": dlq,
     "redrive": redrive,
     **{name: _in("web", name) for name in ("page", "login_form", "login", "logout", "static",
                                             "invite_form", "invite")},

@@ -33,6 +33,7 @@ class Runtime:
     trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
     clock: Callable[[], float] = time.time
     _auth: tuple[float, Authenticator] | None = None
+    sites_by_id: Callable[[str], Any] | None = None  # site id -> Site | None, cached (query_api.SiteCache)
 
     def authenticator(self) -> Authenticator:
         if self._auth is None or self._auth[0] < time.monotonic():
@@ -71,6 +72,13 @@ class Runtime:
 
     def backoff(self) -> LoginBackoff:
         return LoginBackoff(self.store(), self.clock)
+
+    def site_by_id(self) -> Callable[[str], Any]:
+        if self.sites_by_id is None:
+            from .query_api import SiteCache
+
+            self.sites_by_id = SiteCache(self.stats.site)
+        return self.sites_by_id
 
     def queue_pipeline(self) -> Pipeline:
         if self.pipeline is None:

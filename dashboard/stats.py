@@ -20,6 +20,8 @@ SHOWN_FIELDS = ("event_id", "event_time", "name", "path", "url", "referrer_host"
 class SiteList(Protocol):
     def site_ids(self) -> list[str]: ...
 
+    def by_id(self, site_id: str) -> Site | None: ...
+
     def all_sites(self) -> list[Site]: ...
 
 
@@ -65,6 +67,16 @@ class Stats:
 
     def sites(self) -> list[str]:
         return self.site_list.site_ids()
+
+    def about(self, site_id: str) -> dict[str, Any] | None:
+        """What the dashboard reports a site in: its time zone, goals and declared property keys."""
+        site = self.site(site_id)
+        if site is None:
+            return None
+        return {"id": site_id, "timezone": site.timezone, "goals": list(site.goals), "props": list(site.props)}
+
+    def site(self, site_id: str) -> Site | None:
+        return self.site_list.by_id(site_id)
 
     def site_settings(self) -> dict[str, Site]:
         return {site.site_id: site for site in self.site_list.all_sites()}

@@ -18,7 +18,9 @@ from .routes import SESSION_COOKIE, Headers, authenticate, cookies, raw_body
 from .sessions import DEVICE_SECONDS, SESSION_SECONDS, Claim, client_key, new_device
 
 STATIC = Path(__file__).resolve().parent / "static"
-ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
+# The page's scripts, small files loaded in order (index.html): no bundler, no build step.
+SCRIPTS = ("api", "state", "headline", "chart", "panels", "events", "admin", "app")
+ASSETS = {**{f"{name}.js": "text/javascript; charset=utf-8" for name in SCRIPTS}, "app.css": "text/css; charset=utf-8"}
 LOGIN_COOKIE = "tally_login"
 DEVICE_COOKIE = "tally_device"
 MAX_FORM = 2048

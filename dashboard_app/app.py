@@ -69,6 +69,11 @@ def stats_events():  # type: ignore[no-untyped-def]
     return handle("events", app.current_request)
 
 
+@app.route("/api/v2/query", methods=["POST"], content_types=["application/json"])
+def api_query():  # type: ignore[no-untyped-def]
+    return handle("query", app.current_request)
+
+
 @app.route("/admin/health", methods=["GET"])
 def admin_health():  # type: ignore[no-untyped-def]
     return handle("health", app.current_request)

@@ -40,7 +40,9 @@ class Site:
     # How far back a browser (write key only) may date an event; a server sender (secret key)
     # may import history as old as the retention. Older late events would rewrite sealed days.
     max_event_age_hours: int = 48
-    timezone: str = "UTC"  # an IANA name: the site's days, weeks and months for the read side
+    # The IANA time zone the site reports in (date ranges, time buckets): the read API's days
+    # and hours are the site's (tally_query/dates.py).
+    timezone: str = "UTC"
     # Set on a deleted site's tombstone: its key no longer works, the processor drops its queued
     # events, the rollup skips it and the purge deletes its data (docs/dashboard.md, "Sites").
     deleted_at: float | None = None
@@ -78,6 +80,19 @@ def create(site_id: str, origins: Iterable[str] = (), **settings: object) -> New
         **settings,  # type: ignore[arg-type]
     )
     return NewSite(site, secret)
+
+
+def check_timezone(name: str) -> str:
+    """An IANA time zone name as given, or ValueError saying what is wrong with it."""
+    import zoneinfo  # only the CLI and the read API check zones; the ingest never does
+
+    try:
+        if name and len(name) <= 64 and name.isascii():
+            zoneinfo.ZoneInfo(name)
+            return name
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    raise ValueError(f"{name!r} is not an IANA time zone name, e.g. Europe/Berlin or UTC")
 
 
 def normalise_domain(domain: str) -> str:

@@ -82,6 +82,15 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class Sealed:
+    """A bucket as the rollup last sealed it: its total row's bookkeeping and every sealed row
+    (empty if never sealed)."""
+
+    state: BucketState
+    rows: Mapping[Row, Mapping[str, int]]
+
+
+@dataclass(frozen=True)
 class Heartbeat:
     """A component's last run. The processor's: when, how many events, lag from receipt of its
     oldest. The rollup's: when, how many buckets it planned, age of the oldest unsealed one."""
@@ -137,6 +146,10 @@ class Store(Protocol):
 
     def dimension(self, bucket: Bucket, dimension: str) -> dict[str, Counts]:
         """A bucket's rows of one dimension, by value."""
+
+    def sealed(self, buckets: Sequence[Bucket]) -> dict[Bucket, Sealed]:
+        """Of the buckets that exist, every sealed row and the bookkeeping, in one batched read
+        (the query engine reads whole days and hours this way)."""
 
     # Deleting a site.
     def delete_site(self, site: str, resume: str | None = None) -> tuple[int, str | None]:

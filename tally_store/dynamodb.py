@@ -20,7 +20,7 @@ from typing import Any
 
 from tally_contract.errors import ConditionFailed, StorageError
 
-from .base import TOTAL, Bucket, BucketState, CounterUpdate, Counts, Event, EventsRead, Heartbeat, Row
+from .base import TOTAL, Bucket, BucketState, CounterUpdate, Counts, Event, EventsRead, Heartbeat, Row, Sealed
 from .buckets import KEEP_SECONDS, end_epoch
 from .dynamodb_blobs import Blobs, first_key
 from .dynamodb_calls import Calls, Item
@@ -161,6 +161,20 @@ class DynamoDBStore:
         values = set(live) | {value for (family, value) in (rows or {}) if family == dimension}
         return {value: _counts(live.get(value, {}), rows.get((dimension, value), {}) if rows is not None else None)
                 for value in values}  # fmt: skip
+
+    def sealed(self, buckets: Sequence[Bucket]) -> dict[Bucket, Sealed]:
+        """The total rows and the sealed blobs' first parts in one BatchGetItem round (100 keys
+        a call), then any further parts."""
+        pks = {_pk(bucket): bucket for bucket in buckets}
+        found = self.calls.batch_get(self.aggregates_table, [k for pk in pks for k in ((pk, _sk(TOTAL)),
+                                                                                   first_key(pk, SEALED))])  # fmt: skip
+        blobs = self.parts.get([(pk, SEALED) for pk in pks], {k: v for k, v in found.items() if k[1].startswith("~")})
+        out = {}
+        for pk, bucket in pks.items():
+            total, blob = found.get((pk, _sk(TOTAL))), blobs.get((pk, SEALED))
+            if total is not None or blob is not None:
+                out[bucket] = Sealed(_state(total or {}), _rows(blob) if blob is not None else {})
+        return out
 
     def _sealed(self, buckets: set[Bucket]) -> dict[Bucket, dict[Row, dict[str, int]]]:
         by_pk = {_pk(bucket): bucket for bucket in buckets}

@@ -8,7 +8,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import records
-from .base import TOTAL, Bucket, BucketState, CounterUpdate, Counts, Event, EventsRead, Heartbeat, Refused, Row
+from .base import (
+    TOTAL,
+    Bucket,
+    BucketState,
+    CounterUpdate,
+    Counts,
+    Event,
+    EventsRead,
+    Heartbeat,
+    Refused,
+    Row,
+    Sealed,
+)  # fmt: skip
 
 
 @dataclass
@@ -33,7 +45,7 @@ class MemoryStore:
         # (site, event_time, event_id) -> stored record: a redelivered event lands on its own key.
         self.events: dict[tuple[str, str, str], dict[str, object]] = {}
         self.rows: dict[tuple[Bucket, Row], Counter[str]] = {}  # live counters
-        self.sealed: dict[Bucket, _Sealed] = {}
+        self.seals: dict[Bucket, _Sealed] = {}
         # The rollup's blobs by (bucket, name), with the version they were computed at.
         self.kept: dict[tuple[Bucket, str], tuple[int, bytes]] = {}
         self.states: dict[Bucket, BucketState] = {}
@@ -75,10 +87,10 @@ class MemoryStore:
 
     def seal(self, bucket: Bucket, rows: Mapping[Row, Mapping[str, int]], now: float, version: int) -> bool:
         with self._lock:
-            held, values = self.sealed.get(bucket), {row: dict(v) for row, v in rows.items()}
+            held, values = self.seals.get(bucket), {row: dict(v) for row, v in rows.items()}
             if held is not None and (held.version > version or held.rows == values):
                 return False
-            self.sealed[bucket] = _Sealed(version, values)
+            self.seals[bucket] = _Sealed(version, values)
             return True
 
     def put_blob(self, bucket: Bucket, name: str, blob: bytes, version: int) -> bool:
@@ -108,13 +120,19 @@ class MemoryStore:
 
     def dimension(self, bucket: Bucket, dimension: str) -> dict[str, Counts]:
         with self._lock:
-            sealed = self.sealed.get(bucket)
+            sealed = self.seals.get(bucket)
             rows = {row for held, row in self.rows if held == bucket} | set(sealed.rows if sealed else ())
             found = {row[1]: self._counts(bucket, row) for row in rows if row[0] == dimension}
         return {value: counts for value, counts in found.items() if counts is not None}
 
+    def sealed(self, buckets: Sequence[Bucket]) -> dict[Bucket, Sealed]:
+        with self._lock:
+            return {bucket: Sealed(self.states.get(bucket, BucketState()),
+                                   dict(self.seals[bucket].rows) if bucket in self.seals else {})
+                    for bucket in buckets if bucket in self.states or bucket in self.seals}  # fmt: skip
+
     def _counts(self, bucket: Bucket, row: Row) -> Counts | None:
-        live, sealed = self.rows.get((bucket, row)), self.sealed.get(bucket)
+        live, sealed = self.rows.get((bucket, row)), self.seals.get(bucket)
         if live is None and (sealed is None or row not in sealed.rows) and row != TOTAL:
             return None
         if live is None and sealed is None and bucket not in self.states:
@@ -125,13 +143,13 @@ class MemoryStore:
 
     def delete_site(self, site: str, resume: str | None = None) -> tuple[int, str | None]:
         with self._lock:
-            before = len(self.events) + len(self.rows) + len(self.sealed) + len(self.kept) + len(self.states)
+            before = len(self.events) + len(self.rows) + len(self.seals) + len(self.kept) + len(self.states)
             self.events = {key: value for key, value in self.events.items() if key[0] != site}
             self.rows = {key: value for key, value in self.rows.items() if key[0].site != site}
-            self.sealed = {key: value for key, value in self.sealed.items() if key.site != site}
+            self.seals = {key: value for key, value in self.seals.items() if key.site != site}
             self.kept = {key: value for key, value in self.kept.items() if key[0].site != site}
             self.states = {key: value for key, value in self.states.items() if key.site != site}
-            after = len(self.events) + len(self.rows) + len(self.sealed) + len(self.kept) + len(self.states)
+            after = len(self.events) + len(self.rows) + len(self.seals) + len(self.kept) + len(self.states)
         return before - after, None
 
     def daily_salt(self, day: str, candidate: bytes, expires: float) -> bytes:

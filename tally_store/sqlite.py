@@ -29,7 +29,7 @@ from tally_contract.errors import StorageError
 from tally_contract.sqlite_db import Database
 
 from . import records
-from .base import TOTAL, Bucket, BucketState, CounterUpdate, Counts, Event, EventsRead, Heartbeat, Refused, Row
+from .base import TOTAL, Bucket, BucketState, CounterUpdate, Counts, Event, EventsRead, Heartbeat, Refused, Row, Sealed
 from .buckets import KEEP_SECONDS
 from .memory import Done
 
@@ -184,6 +184,15 @@ class SQLiteStore:
                 counts = _counts(conn, bucket, row, sealed[bucket])
                 if counts is not None:
                     found[(bucket, row)] = counts
+        return found
+
+    def sealed(self, buckets: Sequence[Bucket]) -> dict[Bucket, Sealed]:
+        found: dict[Bucket, Sealed] = {}
+        with self.db.connection() as conn:
+            for bucket in dict.fromkeys(buckets):
+                state, rows = _state(conn, bucket), _sealed(conn, bucket)
+                if state is not None or rows is not None:
+                    found[bucket] = Sealed(state or BucketState(), rows or {})
         return found
 
     def dimension(self, bucket: Bucket, dimension: str) -> dict[str, Counts]:

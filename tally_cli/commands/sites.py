@@ -64,6 +64,7 @@ api_option = click.option("--api-url", envvar="TALLY_API_URL", help="API base fo
 )
 @click.option("--max-event-age-hours", type=click.IntRange(0, 8784), default=48, show_default=True,
               help="How far back a browser may date an event (the secret key: the whole retention).")  # fmt: skip
+@click.option("--timezone", default="UTC", show_default=True, help="IANA zone the dashboard and API report in.")
 @stage_option
 @api_option
 def add(
@@ -77,6 +78,7 @@ def add(
     keep_query: tuple[str, ...],
     visitors: str,
     max_event_age_hours: int,
+    timezone: str,
     stage: str | None,
     api_url: str | None,
 ) -> None:
@@ -91,6 +93,10 @@ def add(
     with translated("sites add"):
         if store.by_id(site_id) is not None:
             raise click.ClickException(f"site {site_id!r} exists (or is being purged); see `tally sites list`")
+        try:
+            site_model.check_timezone(timezone)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--timezone") from None
         created = site_model.create(
             site_id,
             origin,
@@ -102,6 +108,7 @@ def add(
             visitors=visitors,
             **({"query_params": tuple(name.lower() for name in keep_query)} if keep_query else {}),
             max_event_age_hours=max_event_age_hours,
+            timezone=timezone,
         )
         if created.site.domain and store.by_domain(created.site.domain) is not None:
             raise click.ClickException(f"another site has the domain {created.site.domain!r}")

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.test_dashboard_browser import browser, loaded, read_api, sign_in, table_rows
+from tests.support.dashboard_browser import browser, loaded, mark, read_api, sign_in, table_rows
 from tests.support.local_up import start_up
 from tests.support.waiting import wait_for
 
@@ -37,6 +37,8 @@ def post(api: str, key: str, body: dict[str, Any]) -> int:
 
 
 def test_stored_markup_is_shown_as_text_and_never_runs(start_up: Any, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
     _, state = start_up()
     api = state["api_url"]
     batch = [{"name": payload, "url": f"https://shop.example.com/p{i}?q=<b>", "properties": {"note": payload}}
@@ -50,13 +52,19 @@ def test_stored_markup_is_shown_as_text_and_never_runs(start_up: Any, browser: A
         return [e["name"] for e in read_api(browser, "stats/events", query).get("events", [])]
 
     wait_for(lambda: set(PAYLOADS) <= set(stored()), what=lambda: f"the payloads to be stored, got {stored()}")
-    browser.refresh()  # the page draws them from the read API, as an admin opening it would see them
+    # The page draws them from the read API, as an admin opening it would see them; the
+    # properties panel shows the payloads as values of the key "note".
+    browser.get(f"{api}/dashboard?period=day&prop=note")
     loaded(browser, None)
     wait_for(lambda: len(table_rows(browser, "#events tbody")) >= len(PAYLOADS), what="the raw events table")
 
     shown = {row[1] for row in table_rows(browser, "#events tbody")}
     assert set(PAYLOADS) <= shown, shown  # as text, exactly as sent
-    assert set(PAYLOADS) <= {row[0] for row in table_rows(browser, "#top-event")}
+    assert set(PAYLOADS) <= {row[0] for row in table_rows(browser, "#rows-props")}
+    before = mark(browser)  # a click filters by a payload: its chip shows it as text too
+    browser.execute_script("document.querySelector('#rows-props tbody tr').click();")
+    loaded(browser, before)
+    assert any(payload in browser.find_element(By.ID, "filters").text for payload in PAYLOADS)
     ran = browser.execute_script(
         "return [window.__xss === undefined, document.querySelectorAll('td img, td svg, td iframe, td script').length];"
     )

@@ -69,7 +69,7 @@ def test_a_viewer_reads_no_other_site_through_any_route(board: Board, who: str) 
             assert response.status == 403, (method, path, response.status)  # CSRF header or not
         elif path.startswith("/stats/") and path != "/stats/sites":
             assert response.status == 403, (method, path, response.status)
-    assert board.request("GET", "/stats/sites", headers=headers).json() == {"sites": ["shop"]}
+    assert board.request("GET", "/stats/sites", headers=headers).json()["sites"] == ["shop"]
     after = (runtime.get().accounts().tokens(), runtime.get().accounts().users(), board.proc.sites.by_id("other"))
     assert after == before  # nothing a viewer sent changed a thing
 
@@ -92,10 +92,10 @@ def test_a_revoked_token_fails_on_its_next_request(board: Board) -> None:
 def test_a_removed_user_or_narrowed_viewer_holds_on_the_next_request(board: Board) -> None:
     admin = {**board.session(), "Content-Type": "application/json"}
     vic = board.session(name="vic", password=board.user("vic", "viewer", "shop", "other"))
-    assert board.request("GET", "/stats/sites", headers=vic).json() == {"sites": ["other", "shop"]}
+    assert board.request("GET", "/stats/sites", headers=vic).json()["sites"] == ["other", "shop"]
     narrowed = board.request("PATCH", "/admin/users/vic", body=b'{"sites": ["shop"]}', headers=admin)
     assert narrowed.status == 200, narrowed.body
-    assert board.request("GET", "/stats/sites", headers=vic).json() == {"sites": ["shop"]}
+    assert board.request("GET", "/stats/sites", headers=vic).json()["sites"] == ["shop"]
     assert board.request("GET", "/stats/top", query={**QUERY}, headers=vic).status == 403
     assert board.request("DELETE", "/admin/users/vic", headers=admin).status == 200
     assert board.request("GET", "/stats/sites", headers=vic).status == 401
@@ -122,7 +122,7 @@ def test_site_changes_need_an_admin_and_the_csrf_token(board: Board) -> None:
     ann = board.session(name="ann", password=board.user("ann", "admin"))
     assert board.request("DELETE", "/admin/sites/blog", headers={"Cookie": ann["Cookie"]}).status == 403
     assert board.request("DELETE", "/admin/sites/blog", headers=ann).status == 202
-    assert board.get("/stats/sites").json() == {"sites": ["shop"]}
+    assert board.get("/stats/sites").json()["sites"] == ["shop"]
 
 
 def test_the_login_backoff_holds_for_named_users(board: Board) -> None:

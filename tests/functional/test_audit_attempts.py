@@ -58,7 +58,7 @@ def test_forged_tokens_and_cookies_get_nowhere(board: Board) -> None:
     mint = {"Authorization": f"Bearer {viewer}", "Content-Type": "application/json"}
     assert board.request("POST", "/admin/tokens", body=b'{"site": "shop"}', headers=mint).status == 403
     ok = board.request("GET", "/stats/sites", headers={"Authorization": f"Bearer {viewer}"})
-    assert ok.status == 200 and ok.json() == {"sites": ["shop"]}
+    assert ok.status == 200 and ok.json()["sites"] == ["shop"]
 
 
 def test_another_site_cannot_read_the_api_with_the_admins_cookie(board: Board) -> None:

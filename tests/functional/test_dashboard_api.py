@@ -9,10 +9,11 @@ import pytest
 
 from dashboard import raw_events, runtime
 from dashboard.auth import AdminRecord
+from dashboard.web import ASSETS
 from tally_store.dynamodb import DynamoDBStore
 from tests.support.dashboard_harness import PARAMETER, Board, cookie_value, make_board
 from tests.support.jobs import CHROME, tally_job
-from tests.support.processor_harness import NOW
+from tests.support.processor_harness import NOW, SHOP
 
 LATER = NOW + 3 * 86400
 HOUR = {"site": "shop", "from": "2026-11-23T13", "to": "2026-11-23T13", "granularity": "h"}
@@ -68,7 +69,8 @@ def test_ingest_routes_stay_open_and_the_page_sends_strangers_to_login(board: Bo
     assert board.request("GET", "/health").status != 401
     page = board.request("GET", "/dashboard")
     assert page.status == 303 and page.headers["location"] == "dashboard/login"
-    assert board.request("GET", "/dashboard/static/app.js").status == 200
+    for name in ASSETS:  # every script the page loads, and its stylesheet
+        assert board.request("GET", f"/dashboard/static/{name}").status == 200, name
     assert board.request("GET", "/dashboard/static/secrets.py").status == 404
 
 
@@ -83,7 +85,11 @@ def test_login_sets_a_strict_session_cookie_and_the_page_carries_csrf(board: Boa
     assert page.status == 200 and b'name="csrf" content="' in page.body
     assert "script-src 'self'" in page.headers["content-security-policy"]
     sites = board.request("GET", "/stats/sites", headers={"Cookie": f"tally_session={session}"})
-    assert sites.json() == {"sites": ["shop"]}
+    assert sites.json()["sites"] == ["shop"]
+    shop = sites.json()["site"]  # what the page reports the site in
+    assert shop == {"id": "shop", "timezone": "UTC", "goals": list(SHOP.goals), "props": list(SHOP.props)}
+    other = board.request("GET", "/stats/sites", query={"site": "nope"}, headers={"Cookie": f"tally_session={session}"})
+    assert other.json().get("site") == shop, other.json()  # not a site of the caller's: the first one
 
 
 def test_failed_logins_back_off_per_client(board: Board) -> None:
@@ -135,7 +141,7 @@ def test_a_viewer_token_sees_one_site_only(traffic: Board) -> None:
     )  # fmt: skip
     token = minted.json()["token"]
     assert traffic.get("/stats/series", token, **HOUR).status == 200
-    assert traffic.get("/stats/sites", token).json() == {"sites": ["shop"]}
+    assert traffic.get("/stats/sites", token).json()["sites"] == ["shop"]
     other = traffic.get("/stats/series", token, **{**HOUR, "site": "other"})
     assert other.status == 403 and "other" in other.json()["message"]
     assert traffic.get("/admin/health", token).status == 403
@@ -336,7 +342,7 @@ def test_redrive_rejects_a_bad_body(board: Board) -> None:
 
 def test_tokens_expire_and_any_change_is_unknown(board: Board) -> None:
     token = board.token("read", "shop", days=1)
-    assert board.get("/stats/sites", token).json() == {"sites": ["shop"]}
+    assert board.get("/stats/sites", token).json()["sites"] == ["shop"]
     prefix, token_id, secret = token.split(".")
     for forged in (f"{prefix}.{token_id}.{secret[:-1]}x", f"{prefix}.{'0' * 16}.{secret}", f"t.{token_id}.{secret}",
                    f"{prefix}.{token_id}", token + ".x", token.upper()):  # fmt: skip

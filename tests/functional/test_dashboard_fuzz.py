@@ -24,6 +24,7 @@ ROUTES = [
     ("POST", "/dashboard/invite"), ("GET", "/admin/sites"), ("POST", "/admin/sites"), ("PATCH", "/admin/sites/{name}"),
     ("DELETE", "/admin/sites/{name}"), ("GET", "/admin/users"), ("POST", "/admin/users"),
     ("PATCH", "/admin/users/{name}"), ("DELETE", "/admin/users/{name}"), ("GET", "/admin/audit"),
+    ("POST", "/api/v2/query"),
 ]  # fmt: skip
 PARAMETERS = ["site", "from", "to", "granularity", "by", "limit", "cursor", "name", "page", "referrer", "browser",
               "device", "event", "code"]  # fmt: skip
@@ -34,6 +35,24 @@ odd_text = st.one_of(
                      "2026-02-30", "²⁰²⁶-11-23", "shop", "../x", "m", "h", "d", "page", "os", "0", "²", "9" * 5000,
                      "-1", "1e3", "é", "\u2028", "OTk5OS0xMi0zMVQyMzo1OQ", "%00", "<script>", "t.é.1.ü.ö"]),
 )  # fmt: skip
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | odd_text,
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(odd_text, inner, max_size=3),
+                           max_leaves=12)  # fmt: skip
+QUERY_KEYS = {  # POST /api/v2/query: plausible keys with hostile values, or plausible values
+    "site_id": st.one_of(st.sampled_from(["shop", "other", "nosuch"]), json_values),
+    "metrics": st.one_of(st.lists(st.sampled_from(["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate",
+                                                   "visit_duration", "events", "conversion_rate", "percentage", "x"]),
+                                  max_size=4), json_values),
+    "date_range": st.one_of(st.sampled_from(["day", "7d", "all", "12mo", "month"]),
+                            st.lists(odd_text, min_size=2, max_size=2), json_values),
+    "dimensions": st.one_of(st.lists(st.sampled_from(["event:page", "visit:source", "time:day", "time:minute", "time",
+                                                      "event:props:plan", "event:goal", "visit:country"]), max_size=3),
+                            json_values),
+    "filters": st.one_of(st.lists(st.tuples(st.sampled_from(["is", "is_not", "contains", "matches", "not", "or"]),
+                                            st.sampled_from(["event:page", "visit:os", "event:goal"]),
+                                            st.lists(odd_text, max_size=3)).map(list), max_size=3), json_values),
+    "order_by": json_values, "include": json_values, "pagination": json_values, "extra": json_values,
+}  # fmt: skip
 queries = st.dictionaries(st.sampled_from(PARAMETERS), odd_text, max_size=6)
 bodies = st.one_of(
     st.none(),
@@ -46,6 +65,7 @@ bodies = st.one_of(
                      b'{"expires_days": true, "name": "t", "scope": "admin"}',
                      b"[" * 3000 + b"]" * 3000, b'{"site": "' + "é".encode() * 40 + b'"}', b"csrf=%C3%A9&password=x",
                      b"csrf=\xff\xfe&token=t.x.1.y.z", b"password=" + b"p" * 4000]),
+    st.builds(lambda q: json.dumps(q).encode(), st.fixed_dictionaries({}, optional=QUERY_KEYS)),
     st.text(max_size=200).map(str.encode),
 )  # fmt: skip
 CREDENTIALS = ["none", "admin", "viewer", "other-viewer", "session", "session+csrf", "user+csrf", "forged",
@@ -111,7 +131,7 @@ def test_no_input_on_any_dashboard_route_is_a_5xx(
     if "{name}" in path:
         path = path.replace("{name}", static_name.replace("/", "") or "x")
     # The content type each POST or PATCH route takes (others take none): anything else is a 415.
-    json_or_form = "application/json" if path.startswith("/admin") else "application/x-www-form-urlencoded"
+    json_or_form = "application/json" if path.startswith(("/admin", "/api")) else "application/x-www-form-urlencoded"
     kind = {} if method in ("GET", "DELETE") else {"Content-Type": json_or_form}
     sent = {**kind, **credentials[credential], **headers}
     response = board.request(method, path, query=query or None, headers=sent, body=body)

@@ -4,13 +4,14 @@ Every functional and end-to-end test already fails when a handler makes an AWS c
 function's policy does not allow (the autouse fixture of tests/support/iam_fixtures.py,
 tests/support/iam_audit.py). This module runs every
 path that touches AWS (ingest, health, a processor batch with good, poison, oversized and
-failing jobs, a second processor instance, the rollup, every dashboard route and sign-in)
+failing jobs, a second processor instance, the rollup, every dashboard route (the Stats API too) and sign-in)
 against the stack of each stage, and fails when a policy grants an action on a resource that
 no path used: a grant nobody needs. And each function's log grants name its own log group, and
 the function strangers reach holds nothing of the dashboard's.
 """
 
 import base64
+import json
 import os
 import time
 from typing import Any
@@ -193,6 +194,9 @@ def exercise_the_dashboard(stack: Stack) -> None:
         response = stack.get(path, headers=auth, query=query)
         assert response.status == 200, (path, response.body)
     headers = {**auth, "Content-Type": "application/json"}
+    stats = {"site_id": "shop", "metrics": ["visitors"], "date_range": ["2026-11-23", "2026-11-23"]}
+    response = stack.request("POST", "/api/v2/query", body=json.dumps(stats).encode(), headers=headers)
+    assert response.status == 200, response.body  # reads its site by id (GetItem), then the aggregates
     response = stack.request("POST", "/admin/dlq/redrive", body=b"{}", headers=headers)
     assert response.status == 200 and response.json()["moved"] >= 1, response.body
     exercise_the_admin_api(stack, auth)

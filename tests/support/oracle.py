@@ -4,7 +4,7 @@ values against. Definitions: docs/data-model.md ("Aggregates", "Visits")."""
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Dimension -> event field, written out again on purpose (not imported from the counters).
@@ -158,3 +158,173 @@ def _epoch(event: dict[str, Any]) -> float:
 def _nonzero(counts: dict[Key, dict[str, int]]) -> dict[Key, dict[str, int]]:
     out = {key: {name: n for name, n in values.items() if n} for key, values in counts.items()}
     return {key: values for key, values in out.items() if values}
+
+
+# -- Stats API v2 queries, by brute force over the counted events (docs/dashboard.md) ---------
+# Event metrics count the events of [start, end) that hold the filters (a visit: dimension reads
+# the event's visit); visit metrics count the visits that start in [start, end), a visit holding
+# the filters when one of its events does. Written apart from tally_query on purpose.
+VISIT_FIELDS = ("source", "referrer", "utm_source", "utm_medium", "utm_campaign", "device", "browser",
+                "browser_version", "os", "os_version", "country", "entry_page", "exit_page")  # fmt: skip
+
+
+def query(  # noqa: C901 -- the brute-force reference, kept as one plain reading of the rules
+    copies: Iterable[dict[str, Any]],
+    body: dict[str, Any],
+    span: tuple[float, float],
+    tz: str = "UTC",
+    goals: tuple[str, ...] = (),
+) -> dict[tuple[str, ...], list[Any]]:
+    """Result rows by their dimensions, for the range [span) in epoch seconds."""
+    import re
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    events = [e for e in counted(copies) if not e["bot"]]
+    visit_of: dict[tuple[str, str], dict[str, Any]] = {}
+    visits = []
+    timelines: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        if event.get("visitor_id"):
+            timelines[(event["event_time"][:10], event["visitor_id"])].append(event)
+    for timeline in timelines.values():
+        for members in _visits(sorted(timeline, key=lambda e: (e["event_time"], e["event_id"]))):
+            visit = _visit_of(members)
+            visits.append(visit)
+            for member in members:
+                visit_of[_copy(member)] = visit
+
+    def goals_of(event: dict[str, Any]) -> list[str]:
+        from fnmatch import fnmatchcase
+
+        names = []
+        for goal in goals:
+            kind, _, target = goal.partition(":")
+            if kind == "event" and event["name"] == target:
+                names.append(target)
+            elif kind == "page" and event["name"] == "pageview" and fnmatchcase(event.get("path") or "", target):
+                names.append(f"Visit {target}")
+        return names
+
+    def value(dimension: str, event: dict[str, Any]) -> Any:
+        visit = visit_of.get(_copy(event))
+        if dimension.startswith("visit:"):
+            return visit["values"].get(dimension[6:]) if visit else None
+        if dimension == "event:goal":
+            return goals_of(event)
+        if dimension.startswith("event:props:"):
+            found = (event.get("properties") or {}).get(dimension[12:])
+            return None if found is None else str(found)[:100]
+        found = event.get({"event:page": "path", "event:name": "name", "event:hostname": "host"}[dimension])
+        return str(found)[:512] if found else None
+
+    def clause_hit(op: str, clauses: list[str], got: Any, sensitive: bool) -> bool:
+        many = got if isinstance(got, list) else [] if got is None else [got]
+        fold = (lambda s: s) if sensitive else str.lower
+        if op == "is":
+            return any(fold(g) in [fold(c) for c in clauses] for g in many)
+        if op == "contains":
+            return any(fold(c) in fold(g) for g in many for c in clauses)
+        return any(re.search(c, g, 0 if sensitive else re.I) for g in many for c in clauses)
+
+    def holds(node: list[Any], event: dict[str, Any]) -> bool:
+        if node[0] == "and":
+            return all(holds(n, event) for n in node[1])
+        if node[0] == "or":
+            return any(holds(n, event) for n in node[1])
+        if node[0] == "not":
+            return not holds(node[1], event)
+        op, dimension, clauses = str(node[0]), node[1], [str(c) for c in node[2]]
+        sensitive = (node[3] if len(node) > 3 else {}).get("case_sensitive", True)
+        hit = clause_hit(op.removesuffix("_not"), clauses, value(dimension, event), sensitive)
+        return hit != op.endswith("_not")
+
+    def label(dimension: str, epoch: float) -> str:
+        local = datetime.fromtimestamp(epoch, zone)
+        if dimension == "time:minute":
+            return local.strftime("%Y-%m-%d %H:%M:00")
+        if dimension == "time:hour":
+            return local.strftime("%Y-%m-%d %H:00:00")
+        if dimension == "time:week":
+            return (local.date() - timedelta(days=local.weekday())).isoformat()
+        return local.strftime("%Y-%m-01") if dimension == "time:month" else local.date().isoformat()
+
+    def keys(event: dict[str, Any], epoch: float) -> list[tuple[str, ...]]:
+        options = []
+        for dimension in body.get("dimensions", []):
+            if dimension.startswith("time"):
+                options.append([label(dimension, epoch)])
+            else:
+                got = value(dimension, event)
+                options.append(got if isinstance(got, list) else [] if got is None else [got])
+        from itertools import product
+
+        return [tuple(k) for k in product(*options)]
+
+    filters = body.get("filters", [])
+    base = filters if "percentage" in body["metrics"] else [f for f in filters if f[1:2] != ["event:goal"]]
+    rows: dict[tuple[str, ...], dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+    ids: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    totals: dict[str | None, set[str]] = defaultdict(set)
+    times = [d for d in body.get("dimensions", []) if d.startswith("time")]
+    for event in events:
+        epoch = _epoch(event)
+        if not span[0] <= epoch < span[1]:
+            continue
+        if all(holds(f, event) for f in base) and event.get("visitor_id"):
+            totals[label(times[0], epoch) if times else None].add(event["visitor_id"])
+        if not all(holds(f, event) for f in filters):
+            continue
+        for key in keys(event, epoch):
+            rows[key]["pageviews"] += event["name"] == "pageview"
+            rows[key]["events"] += 1
+            if event.get("visitor_id"):
+                ids[key].add(event["visitor_id"])
+    for visit in visits:
+        start = _epoch(visit["events"][0])
+        if not span[0] <= start < span[1]:
+            continue
+        hit = {k for e in visit["events"] if all(holds(f, e) for f in filters) for k in keys(e, start)}
+        for key in hit:
+            rows[key]["visits"] += 1
+            rows[key]["bounces"] += visit["bounced"]
+            rows[key]["duration_ms"] += visit["duration_ms"]
+            rows[key]["visit_pageviews"] += visit["pageviews"]
+    if not body.get("dimensions") and not rows:
+        rows[()]["events"] += 0
+    out = {}
+    for key, counts in rows.items():
+        total = totals.get(key[body["dimensions"].index(times[0])] if times else None, set())
+        out[key] = [_metric(name, counts, len(ids[key]), len(total)) for name in body["metrics"]]
+    return out
+
+
+def _visit_of(members: list[dict[str, Any]]) -> dict[str, Any]:
+    first, last = members[0], members[-1]
+    pageviews = [e for e in members if e["name"] == "pageview"]
+    interactive = [e for e in members if e["name"] not in ("pageview", "engagement")
+                   and (e.get("properties") or {}).get("interactive") is not False]  # fmt: skip
+    values = {
+        "source": first.get("utm_source") or first.get("referrer_host") or "(direct)",
+        "referrer": first.get("referrer_host"), "entry_page": first.get("path"),
+        "exit_page": (pageviews or members)[-1].get("path"),
+        **{name: first.get(name) for name in VISIT_FIELDS[2:11]},
+    }  # fmt: skip
+    return {"events": members, "values": {k: str(v)[:512] for k, v in values.items() if v},
+            "bounced": len(pageviews) == 1 and not interactive, "pageviews": len(pageviews),
+            "duration_ms": round((_epoch(last) - _epoch(first)) * 1000)}  # fmt: skip
+
+
+def _metric(name: str, counts: dict[str, int], visitors: int, total: int) -> Any:
+    visits = counts["visits"]
+    return {
+        "visitors": visitors,
+        "pageviews": counts["pageviews"],
+        "events": counts["events"],
+        "visits": visits,
+        "bounce_rate": round(100 * counts["bounces"] / visits, 2) if visits else 0.0,
+        "visit_duration": round(counts["duration_ms"] / visits / 1000) if visits else 0,
+        "views_per_visit": round(counts["visit_pageviews"] / visits, 2) if visits else 0.0,
+        "percentage": round(100 * visitors / total, 2) if total else 0.0,
+        "conversion_rate": round(100 * visitors / total, 2) if total else 0.0,
+    }[name]

@@ -239,7 +239,9 @@ class LambdaImports(importlib.abc.MetaPathFinder):
         self.refused: set[str] = set()
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if path is not None or name in self.allowed:
+        # _sysconfigdata_*: the build's generated part of the standard library (zoneinfo reads
+        # TZPATH through sysconfig); every Python install has it, Lambda's too.
+        if path is not None or name in self.allowed or name.startswith("_sysconfigdata_"):
             return None  # a submodule, or allowed: let the normal finders look
         if importlib.machinery.PathFinder.find_spec(name, [self.code_dir]) is not None:
             return None

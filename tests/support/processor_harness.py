@@ -120,7 +120,7 @@ def make_processor(client: Any = None, *, default_site: str | None = "shop", sto
     def everything() -> tuple[list[Event], list[tuple[Bucket, Row]]]:
         from tally_store import records
 
-        sealed = [(bucket, row) for bucket, held in memory.sealed.items() for row in held.rows]
+        sealed = [(bucket, row) for bucket, held in memory.seals.items() for row in held.rows]
         return [records.from_record(dict(r)) for r in memory.events.values()], list(
             dict.fromkeys([*memory.rows, *sealed])
         )

@@ -1,0 +1,61 @@
+"""Which aggregate rows answer a query: the total, one event family (``page``, ``event``,
+``goal``, ``prop:<key>``) or one visit family (``source``, ``entry_page``, ``device``, ...),
+with the values a same-dimension filter keeps. Goal rows are named as Plausible names goals."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tally_aggregates.rows import FAMILIES
+from tally_aggregates.summary import Run, Visitor
+
+from .matching import holds
+from .model import VISIT_DIMENSIONS, Filter, family, is_visit_dimension
+
+MAX_VALUE = 512
+
+
+@dataclass(frozen=True)
+class Selector:
+    kind: str  # "total", "event", "visit"
+    family: str = ""  # event family (page, goal, prop:plan) or visit family (source, device, ...)
+    dimension: str = ""  # the query's dimension the rows stand for
+    keep: Filter | None = None  # a filter on that dimension: the values it keeps
+    grouped: bool = True  # False: a filter alone, its rows summed into one
+
+    def wanted(self, value: str) -> bool:
+        return self.keep is None or holds(self.keep, lambda _d: value)
+
+
+TOTAL = Selector("total")
+
+
+def of(dimension: str, keep: Filter | None = None, grouped: bool = True) -> Selector:
+    if is_visit_dimension(dimension):
+        return Selector("visit", VISIT_DIMENSIONS[dimension], dimension, keep, grouped)
+    return Selector("event", str(family(dimension)), dimension, keep, grouped)
+
+
+def goal_name(spec: str) -> str:
+    """Plausible's name of a goal: the event's name, or ``Visit <page pattern>``."""
+    kind, _, target = spec.partition(":")
+    return target if kind == "event" else f"Visit {target}"
+
+
+def shown(selector: Selector, value: str) -> str:
+    return goal_name(value) if selector.family == "goal" else value
+
+
+def visit_value(name: str) -> Callable[[Visitor, Run], str | None]:
+    """The value of visit family ``name`` for a visitor's visit (as rows.visit_rows reads it)."""
+    where, index = FAMILIES[name]
+
+    def value(visitor: Visitor, run: Run) -> str | None:
+        if where == "run":
+            found = run.attributes[index]
+        elif where == "trait":
+            found = visitor.traits[index]
+        else:
+            found = run.entry if where == "entry" else run.exit
+        return str(found)[:MAX_VALUE] if found else None
+
+    return value

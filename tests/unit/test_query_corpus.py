@@ -1,0 +1,60 @@
+"""POST /api/v2/query's engine (tally_query) against the oracle, over the traffic of
+test_exactness.py (redeliveries, client resends, late batches, bots, visits across hours and
+midnight): every corpus query (tests/support/query_corpus.py) in three time zones, on the
+in-memory store and on SQLite. tests/functional/test_query_dynamodb.py runs it on moto."""
+
+import random
+from typing import Any
+
+import pytest
+
+from tests.support import query_corpus
+from tests.support.processor_harness import make_processor, sqlite_processor
+from tests.unit.test_exactness import START, deliveries, resends, traffic
+
+LATER = START + 4 * 86400  # everything sealed
+
+
+def settled(make: Any, seed: int) -> Any:
+    proc = make()
+    rng = random.Random(seed)
+    jobs = traffic(rng, seed, 120)
+    for batch in deliveries(rng, jobs + resends(rng, jobs)):
+        proc.pipeline.process(batch)
+    proc.rollup(at=LATER)
+    return proc
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_engine_answers_the_corpus_as_the_oracle_does(seed: int) -> None:
+    paths = query_corpus.check(settled(make_processor, seed), LATER)
+    assert paths["aggregates"] >= 200 and paths["raw events"] >= 200  # Asia/Kolkata: half hours, scans
+
+
+def test_the_engine_answers_the_corpus_on_sqlite(tmp_path: Any) -> None:
+    """Local mode's default store: its sealed(buckets) read answers as the memory store's."""
+    paths = query_corpus.check(settled(lambda: sqlite_processor(tmp_path / "query.db"), 3), LATER, ("UTC",))
+    assert paths["aggregates"] >= 50 and paths["raw events"] >= 20
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_long_ranges_of_mostly_empty_days_read_no_hour_of_them(zone: str) -> None:
+    """12 months, 6 months, all: the days with nothing are skipped after one batched read of
+    their totals (before: every unsealed day's hours were read, past the bound of 32 days)."""
+    import dataclasses
+    from datetime import datetime
+
+    from tally_query.engine import Engine
+    from tests.support import oracle
+
+    proc = settled(make_processor, 4)
+    site = dataclasses.replace(proc.sites.by_id("shop"), timezone=zone)
+    engine = Engine(proc.store, lambda _id: site, clock=lambda: LATER)
+    for date_range, dimensions in (("12mo", ["time:month"]), ("6mo", ["visit:source"]), ("all", [])):
+        body = {"site_id": "shop", "metrics": ["visitors", "visits", "pageviews"], "date_range": date_range,
+                "dimensions": dimensions}  # fmt: skip
+        answer = engine.run(body)
+        start, last = (datetime.fromisoformat(t).timestamp() for t in answer["query"]["date_range"])
+        got = {tuple(row["dimensions"]): row["metrics"] for row in answer["results"]}
+        assert got == oracle.query(proc.stored_copies(), body, (start, last + 1), zone, site.goals), date_range
+        assert answer["meta"]["tally"]["cost"]["hour_summaries"] <= 4 * 24, answer["meta"]["tally"]  # the 3-4 days
