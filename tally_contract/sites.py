@@ -9,6 +9,7 @@ a warm Lambda does not pay a DynamoDB read per request.
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import threading
 import time
@@ -95,6 +96,15 @@ def normalise_domain(domain: str) -> str:
     bare = domain.strip().lower().partition("://")[2] or domain.strip().lower()
     bare = bare.split("/", 1)[0].rsplit(":", 1)[0] if not bare.startswith("[") else bare.split("]", 1)[0] + "]"
     return bare.removeprefix("www.").rstrip(".")
+
+
+_DOMAIN = re.compile(r"(?:[\w-]{1,63}\.)*[\w-]{1,63}")  # labels of letters, digits, "-", "_" (IDN too)
+
+
+def is_domain_name(domain: str) -> bool:
+    """Whether a normalised domain can name a site at all: looked up only then, so a stranger's
+    control characters, spaces or unpaired surrogates never reach a site store."""
+    return len(domain) <= 253 and _DOMAIN.fullmatch(domain) is not None
 
 
 def hash_secret(secret: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from chalice.app import Request, Response
 
 from tally_contract.errors import FieldError
-from tally_contract.sites import normalise_domain
+from tally_contract.sites import is_domain_name, normalise_domain
 
 from .. import body, edge, observability, runtime, service
 from ..errors import IngestError, InvalidEvent
@@ -60,6 +60,9 @@ def _site(rt: runtime.Runtime, domains: Any, sender: service.Sender) -> tuple[An
     if not isinstance(domains, str) or not domains.strip():
         raise InvalidEvent("is required: the site's domain", field="domain")
     names = [normalise_domain(name) for name in domains.split(",")[:MAX_DOMAINS] if name.strip()]
+    names = [name for name in names if is_domain_name(name)]
+    if not names:
+        raise InvalidEvent("is not a domain name (a site's domain, as shop.example.com)", field="domain")
     for name in names[:-1]:
         try:
             return service.authenticate_domain(rt, name, sender)

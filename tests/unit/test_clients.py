@@ -216,6 +216,12 @@ def test_plausible_refusals_and_the_relay_that_sets_the_visitor(shop: Ingest) ->
     assert unknown.status == 401 and unknown.json()["errors"] == {"domain": ["no site has the domain 'a.example'"]}
     assert call(shop, "/api/event", {"n": "pageview", "d": "shop.example.com"}).json()["field"] == "url"
     assert call(shop, "/api/event", {"u": "https://shop.example.com/"}).json()["field"] == "domain"
+    for garbage in (":\uda16\udd20\u00e6\t\u586e", "a b.example", "\udc00.example", "x" * 300):
+        refused = call(shop, "/api/event", {"u": "https://shop.example.com/", "d": garbage})
+        assert (refused.status, refused.json()["field"]) == (422, "domain"), garbage  # never looked up
+    idn = {"n": "pageview", "u": "https://shop.example.com/", "d": "bücher.example, shop.example.com"}
+    assert call(shop, "/api/event", idn).status == 202 and len(shop.events()) == 1  # a valid name, unknown: next
+    shop.queue.messages.clear()  # type: ignore[attr-defined]
     foreign = call(shop, "/api/event", {"u": "https://shop.example.com/", "d": "shop.example.com"},
                    {"Origin": "https://evil.example"})  # fmt: skip
     assert foreign.status == 403 and foreign.json()["field"] == "Origin"
