@@ -1,6 +1,7 @@
 """``tally sites``: add, list, edit, delete (with their data) and rotate the keys of sites."""
 
 import dataclasses
+from typing import Any
 
 import click
 
@@ -150,9 +151,7 @@ def rotate_key(site_id: str, secret: bool, stage: str | None, api_url: str | Non
     where = target(stage)
     store = where.sites()
     with translated("sites rotate-key"):
-        site = store.by_id(site_id)
-        if site is None or site.deleted_at is not None:
-            raise click.ClickException(f"no site {site_id!r} in {where.where()}")
+        site = _live_site(store, site_id, where)
         fresh = site_model.create(site_id)
         rotated = dataclasses.replace(
             site, write_key=fresh.site.write_key, secret_hash=fresh.site.secret_hash if secret else site.secret_hash
@@ -192,9 +191,7 @@ def edit(site_id: str, clear: tuple[str, ...], stage: str | None, **given: objec
     where = target(stage)
     store = where.site_admin()
     with translated("sites edit"):
-        site = store.by_id(site_id)
-        if site is None or site.deleted_at is not None:
-            raise click.ClickException(f"no site {site_id!r} in {where.where()}")
+        site = _live_site(store, site_id, where)
         try:
             changed = edited(site, changes)
         except SettingError as exc:
@@ -227,9 +224,7 @@ def delete(site_id: str, yes: bool, stage: str | None) -> None:
 
     where = target(stage)
     with translated("sites delete"):
-        site = where.site_admin().by_id(site_id)
-        if site is None or site.deleted_at is not None:
-            raise click.ClickException(f"no site {site_id!r} in {where.where()}")
+        _live_site(where.site_admin(), site_id, where)
         where.site_admin().delete(site_id, time.time())
         Accounts(where.auth_store()).forget_site(site_id)
     _audit(where, "site.delete", site_id)
@@ -278,3 +273,11 @@ def _print_keys(site: site_model.Site, secret_key: str | None, api_url: str) -> 
     if secret_key:
         click.echo(f"secret key {secret_key}  (shown once: store it now; servers send it as Authorization: Bearer)")
     click.echo("snippet    " + script_tag(api_url, site.write_key))
+
+
+def _live_site(store: Any, site_id: str, where: Target) -> site_model.Site:
+    """The site, or a one-line error when there is none (or it is deleted, awaiting its purge)."""
+    site = store.by_id(site_id)
+    if site is None or site.deleted_at is not None:
+        raise click.ClickException(f"no site {site_id!r} in {where.where()}")
+    return site  # type: ignore[no-any-return]

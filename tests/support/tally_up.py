@@ -80,10 +80,10 @@ class Running:
         return DynamoDBStore(self.state["events_table"], self.state["aggregates_table"], Calls(self.client("dynamodb")))
 
     def stored(self, site: str) -> list[dict[str, Any]]:
-        from tally_store import dynamodb_packs
-
         if self.store_url:
             return self._stored_through_the_store(site)
+        from tally_store import dynamodb_packs
+
         pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.state["events_table"])
         packs = [item for page in pages for item in page["Items"] if item["pk"]["S"].startswith(site + "#")]
         return list(dynamodb_packs.unique_events(packs))
