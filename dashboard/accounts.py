@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from tally_contract.errors import TallyError
+from tally_contract.errors import FieldNamedError
 
 from .auth import MAX_CREDENTIAL, MAX_PASSWORD, Principal, _b64, _unb64, hash_password, same, viewer_scope
 
@@ -45,13 +45,8 @@ _DUMMY_SALT = bytes(16)  # an unknown name is checked against this: the same wor
 _DUMMY_HASH = hash_password("", _DUMMY_SALT)
 
 
-class AccountError(TallyError):
+class AccountError(FieldNamedError):
     """A request about users or tokens is invalid; ``field`` names what is wrong."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class NotFound(AccountError):

@@ -11,13 +11,22 @@ class EnvelopeError(TallyError):
     """A queued message is not a Sidekiq job Tally can read."""
 
 
-class FieldError(TallyError):
-    """An event field is invalid; ``field`` names it, the message says why."""
+class FieldNamedError(TallyError):
+    """Something a caller sent is wrong in one place: ``field`` names it, ``message`` says why
+    (the answer's status is the subclass's: an event's 422, a query's or an account's 400)."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
         self.field = field
-        self.reason = reason
+        self.message = message
+
+
+class FieldError(FieldNamedError):
+    """An event field is invalid; ``field`` names it, ``reason`` says why."""
+
+    @property
+    def reason(self) -> str:
+        return self.message
 
 
 class ServiceError(TallyError):
