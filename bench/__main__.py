@@ -2,13 +2,13 @@
 
 import sys
 
-from bench import cost, ingest, local, processor, worker
+from bench import cost, ingest, local, processor, rollup, worker
 
 
 def main(argv: list[str]) -> int:
     flags = ["--quick"] if "--quick" in argv else []
     status = 0
-    for bench in (ingest, processor, worker, cost, local):
+    for bench in (ingest, processor, worker, rollup, cost, local):
         status = bench.main(flags) or status
         print()
     return status

@@ -1,7 +1,7 @@
 """The rollup's work per event, its CPU per minute of traffic, and how it divides over workers,
 beside the rollup as it was before the store seam, measured in the same run.
 
-    python -m bench.rollup [--sites 4] [--rate 25] [--minutes 120] [--baseline 6f86936] [--quick]
+    python -m bench.rollup [--sites 4] [--rate 5] [--minutes 75] [--baseline 6f86936] [--quick]
 
 SITES sites, each sending RATE events/s, over MINUTES simulated minutes (from midnight, so
 hours close and the day fills), against bench/fake_dynamodb.py storing the tables and answering
@@ -91,8 +91,8 @@ def report(name: str, result: dict[str, Any]) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.rollup", description=__doc__.split("\n")[0])
     parser.add_argument("--sites", type=int, default=4)
-    parser.add_argument("--rate", type=float, default=25.0, help="events/s per site")
-    parser.add_argument("--minutes", type=int, default=120, help="simulated minutes")
+    parser.add_argument("--rate", type=float, default=5.0, help="events/s per site")
+    parser.add_argument("--minutes", type=int, default=75, help="simulated minutes (past the first hour)")
     parser.add_argument("--baseline", default=BASELINE, help="the commit to compare with ('' for none)")
     parser.add_argument("--quick", action="store_true", help="2 sites x 10 events/s, 20 minutes")
     args = parser.parse_args(argv)
