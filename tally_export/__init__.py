@@ -1,0 +1,1 @@
+"""Events leaving Tally as files: one line of JSON an event (records.py), gzipped."""
