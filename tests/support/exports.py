@@ -13,7 +13,8 @@ from tally_export.base import ExportError, Sink
 from tally_store.base import Bucket
 from tests.support import oracle
 from tests.support.processor_harness import Processor
-from tests.unit.test_exactness import START, SPAN, deliveries, resends, traffic
+from tests.unit.test_exactness import SPAN, START, deliveries, resends, traffic
+
 
 def hour_of_key(key: str) -> tuple[str, str]:
     """(site, hour id) from ``events/site=<s>/date=<d>/hour=<hh>/<s>-<d>T<hh>.ndjson.gz``."""
