@@ -135,6 +135,8 @@ class LocalPipeline:
         )
         if home.store_url:
             os.environ["TALLY_STORE_URL"] = home.store_url
+        # The hourly export as files (docs/export.md), what `tally query` reads.
+        os.environ["TALLY_EXPORT_DIR"] = str(Path(self.options.data_dir) / "export")
         if self.options.log_format == "text":
             # EMF lines per request and per batch are for machines (--log-format json).
             os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

@@ -39,7 +39,7 @@ class FlakyS3:
             self.failed.append(key)
             error = {"Error": {"Code": "InternalError", "Message": "We encountered an internal error."},
                      "ResponseMetadata": {"HTTPStatusCode": 500}}  # fmt: skip
-            raise ClientError(error, "PutObject")  # type: ignore[arg-type]
+            raise ClientError(error, "PutObject")
         return self.client.put_object(**params)
 
 
@@ -77,8 +77,9 @@ def test_a_failed_export_leaves_the_hour_dirty_and_unsealed(tmp_path: Path) -> N
     from tests.support.jobs import tally_job
 
     proc = make_processor()
-    proc.pipeline.process([tally_job("a", at="2026-11-23T13:18:30.000Z"),
-                           tally_job("b", at="2026-11-23T13:40:00.000Z")])
+    proc.pipeline.process(
+        [tally_job("a", at="2026-11-23T13:18:30.000Z"), tally_job("b", at="2026-11-23T13:40:00.000Z")]
+    )
     sink = exports.FailingFirst(FileSink(tmp_path), lambda hour: True)
     with pytest.raises(ExportError, match="dropped"):
         Rollup(proc.store, declared=proc.declared, clock=lambda: 4e9, export=sink).settle()
