@@ -35,7 +35,7 @@ class Aggregates:
     def answer(self, selector: Selector, spans: list[tuple[str | None, datetime, datetime]]) -> Groups:
         groups: Groups = defaultdict(Tally)
         pieces = [(label, day, start, end) for label, s, e in spans for day, start, end in _days(s, e)]
-        by_rows = not (selector.kind == "visit" and self.needs_events)
+        by_rows = not (selector.kind == "visit" and (self.needs_events or selector.visits))
         if by_rows:
             whole = {day for _, day, start, end in pieces if end - start == timedelta(days=1)}
             self._sealed.update(self.reader.sealed_days(sorted(whole - set(self._sealed))))
@@ -139,18 +139,19 @@ def _visit_family(selector: Selector, part: Summary, day: Summary, span: tuple[i
     value_of = visit_value(selector.family)
     first, stop = span
 
-    def tally(value: str | None) -> Tally | None:
-        if value is None or not selector.wanted(value):
+    def tally(visitor: Visitor, run: Run) -> Tally | None:
+        value = value_of(visitor, run)
+        if value is None or not selector.wanted(value) or not selector.admits(visitor, run):
             return None
         return groups[(label, value if selector.grouped else None)]
 
     for visitor in day.visitors.values():
         for run in visitor.runs:
-            if first <= run.first < stop and (target := tally(value_of(visitor, run))) is not None:
+            if first <= run.first < stop and (target := tally(visitor, run)) is not None:
                 target.add_visit(run.bounced, run.last - run.first, run.pageviews)
     for visitor_id, piece_owner in _pieces(part, day):
         for piece, owner, whole in piece_owner:
-            target = tally(value_of(whole, owner))
+            target = tally(whole, owner)
             if target is not None:
                 target.pageviews += piece.pageviews
                 target.events += piece.events

@@ -4,14 +4,15 @@ From the aggregates (aggregate.py) when one family of rows holds the answer: at 
 dimension besides time (not event:hostname, not a property key the site does not declare), no
 filter or one simple filter on that dimension (or, with no dimension, ``is`` one value), visit
 metrics only with a visit dimension or none, time buckets on whole UTC hours (not minutes).
-Everything else is a bounded raw-event scan (scan.py).
+Also from the aggregates, from the hour summaries' visits: filters on visit dimensions only,
+by one visit dimension or none. Everything else is a bounded raw-event scan (scan.py).
 """
 
 from tally_aggregates.declared import Declared
 
 from . import selectors
 from .errors import QueryError
-from .model import VISIT_METRICS, Query, Simple, dimensions_in, family, is_event_dimension
+from .model import VISIT_METRICS, Query, Simple, dimensions_in, family, is_event_dimension, is_visit_dimension
 from .selectors import Selector
 
 
@@ -47,6 +48,26 @@ def selector(query: Query, declared: Declared, aligned: bool) -> Selector | None
     if not aligned or query.time_dimension == "time:minute" or len(query.plain_dimensions) > 1:
         return None
     dimension = query.plain_dimensions[0] if query.plain_dimensions else None
+    return _rows(query, declared, dimension) or _visits(query, dimension)
+
+
+def _visits(query: Query, dimension: str | None) -> Selector | None:
+    """Filters on visit dimensions alone (any and/or/not tree), by a visit dimension or none:
+    the hour summaries hold every visit's values (32 days of them at most, reading.py), so
+    such a filter needs no raw event whatever the breakdown. Percentage's divisor and goals
+    are the scan's."""
+    filtered = dimensions_in(query.filters)
+    if not filtered or not all(is_visit_dimension(d) for d in filtered):
+        return None
+    if dimension is not None and not is_visit_dimension(dimension):
+        return None
+    if {"percentage", "conversion_rate"} & set(query.metrics):
+        return None
+    return selectors.visits(dimension, query.filters)
+
+
+def _rows(query: Query, declared: Declared, dimension: str | None) -> Selector | None:
+    """One family of rows: no filter, or one simple filter on the grouped dimension (or alone)."""
     filters = query.filters
     if len(filters) > 1 or (filters and not isinstance(filters[0], Simple)):
         return None

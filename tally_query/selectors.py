@@ -21,12 +21,24 @@ class Selector:
     dimension: str = ""  # the query's dimension the rows stand for
     keep: Filter | None = None  # a filter on that dimension: the values it keeps
     grouped: bool = True  # False: a filter alone, its rows summed into one
+    visits: tuple[Filter, ...] = ()  # filters on visit dimensions only: each visit is tested (kind "visit")
 
     def wanted(self, value: str) -> bool:
         return self.keep is None or holds(self.keep, lambda _d: value)
 
+    def admits(self, visitor: Visitor, run: Run) -> bool:
+        """Whether a visit holds ``visits`` (any and/or/not tree over its values)."""
+        return all(holds(node, lambda d: visit_value(VISIT_DIMENSIONS[d])(visitor, run)) for node in self.visits)
+
 
 TOTAL = Selector("total")
+
+
+def visits(dimension: str | None, filters: tuple[Filter, ...]) -> Selector:
+    """Visits grouped by a visit dimension (or not grouped), kept by filters on visit dimensions."""
+    if dimension is None:
+        return Selector("visit", grouped=False, visits=filters)
+    return Selector("visit", VISIT_DIMENSIONS[dimension], dimension, visits=filters)
 
 
 def of(dimension: str, keep: Filter | None = None, grouped: bool = True) -> Selector:
@@ -46,7 +58,10 @@ def shown(selector: Selector, value: str) -> str:
 
 
 def visit_value(name: str) -> Callable[[Visitor, Run], str | None]:
-    """The value of visit family ``name`` for a visitor's visit (as rows.visit_rows reads it)."""
+    """The value of visit family ``name`` for a visitor's visit (as rows.visit_rows reads it);
+    no family (visits not grouped): one value for all."""
+    if not name:
+        return lambda _visitor, _run: ""
     where, index = FAMILIES[name]
 
     def value(visitor: Visitor, run: Run) -> str | None:
