@@ -51,6 +51,7 @@ class RollupReport:
     events_read: int = 0
     summaries_read: int = 0
     packs_removed: int = 0  # stored copies whose every event another copy holds (redeliveries)
+    exported: int = 0  # hours written to the export sink (each, whole, before it was marked clean)
     oldest_unsealed: float = 0.0  # seconds the oldest unsealed bucket has been due (its end and the grace past)
 
 
@@ -173,6 +174,7 @@ class Rollup:
         self.export.put_hour(hour.site, hour.id, records.gzipped(kept))
         if next(kept, None) is not None:
             raise ExportError(f"export of {hour}: the sink stopped before the hour's last event")
+        report.exported += 1
         return derived
 
     def _hour_events(self, hour: Bucket, version: int, now: float, report: RollupReport,
