@@ -63,7 +63,8 @@ class Engine:
                     ) -> list[tuple[list[str], list[Any]]]:  # fmt: skip
         engine = Aggregates(reader, needs_events="events" in query.metrics)
         groups = engine.answer(chosen, spans)
-        totals = engine.answer(selectors.TOTAL, spans) if {"percentage", "conversion_rate"} & set(query.metrics) else {}
+        divided = {"percentage", "conversion_rate"} & set(query.metrics)
+        totals = engine.answer(plan.divisor(query, chosen), spans) if divided else {}
         if not query.dimensions and not groups:
             groups = {(None, None): Tally()}
         out = []

@@ -66,8 +66,8 @@ def _visits(query: Query, declared: Declared, dimension: str | None) -> Selector
     with rows (a page, an event name, a declared property; a goal: ``is`` one), grouped by a
     visit dimension, by time or not at all, or, under visit filters alone, by an event
     dimension with rows: the hour summaries' visits hold every value these ask (32 days of them
-    at most, reading.py). Percentage's divisor and conversion rates are the scan's."""
-    if not query.filters or {"percentage", "conversion_rate"} & set(query.metrics):
+    at most, reading.py)."""
+    if not query.filters:
         return None
     on_visits = tuple(node for node in query.filters if all(map(is_visit_dimension, dimensions_in((node,)))))
     on_events = tuple(node for node in query.filters if node not in on_visits)
@@ -83,6 +83,17 @@ def _visits(query: Query, declared: Declared, dimension: str | None) -> Selector
     if dimension is not None and not is_visit_dimension(dimension) and (event or not _has_rows(dimension, declared)):
         return None
     return selectors.visits(dimension, on_visits, event)
+
+
+def divisor(query: Query, chosen: Selector) -> Selector:
+    """What ``percentage`` and ``conversion_rate`` divide by: the visitors of all rows, under
+    the query's filters (a goal's left out for conversion_rate alone, as the scan does)."""
+    if not (chosen.visits or chosen.event_filters):
+        return selectors.TOTAL
+    event = (chosen.event_family, chosen.event_filters) if chosen.event_filters else None
+    if event is not None and event[0] == "goal" and "percentage" not in query.metrics:
+        event = None
+    return selectors.visits(None, chosen.visits, event)
 
 
 def _single_is(node: Filter) -> bool:

@@ -34,6 +34,8 @@ FILTERS: list[list[list[Any]]] = [
 VISIT_FILTERS: list[list[list[Any]]] = [
     [["is", "visit:source", ["news"]], ["is_not", "visit:device", ["Desktop"]]],
     [["or", [["contains", "visit:entry_page", ["blog"]], ["not", ["is", "visit:country", ["DE"]]]]]],
+    [["is", "event:goal", ["signup"]], ["is_not", "visit:device", ["Desktop"]]],
+    [["contains", "event:page", ["doc", "pricing"]]],
 ]  # fmt: skip
 
 
@@ -59,8 +61,8 @@ def corpus() -> list[dict[str, Any]]:
             queries.append({**base, "metrics": EVENT_METRICS, "filters": filters, "dimensions": ["event:page"]})
         for filters in VISIT_FILTERS:
             for dimensions in (["visit:source"], ["visit:country"], ["time:day"], []):
-                queries.append({**base, "metrics": [*VISIT_METRICS[:-1], "views_per_visit"][: 6 + (not dimensions)],
-                                "filters": filters, "dimensions": dimensions})  # fmt: skip
+                metrics = VISIT_METRICS if dimensions else VISIT_METRICS[:-1]
+                queries.append({**base, "metrics": metrics, "filters": filters, "dimensions": dimensions})
     minutes = ["2026-11-22T23:10:00Z", "2026-11-22T23:40:59Z"]
     queries.append({"site_id": "shop", "date_range": minutes, "metrics": ALL_TOTAL[:3], "dimensions": ["time:minute"]})
     return queries
