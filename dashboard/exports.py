@@ -6,7 +6,7 @@ bounded parts, each naming the next in ``Tally-Next-Cursor`` and ``Link: <...>; 
 
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +22,6 @@ from .errors import BadParameter, Forbidden, Unavailable
 from .query_api import MAX_QUERY_BODY, QueryRefused
 from .routes import authenticate
 
-MAX_DAYS = 3700  # the longest retention (10 years) and a margin
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -75,19 +74,13 @@ def _reader(request: Request) -> tuple[dict[str, str], str]:
 
 
 def _window(query: dict[str, str]) -> tuple[datetime, datetime]:
-    """[from, to) in UTC; a ``to`` that is a date takes that whole day in."""
     for name in ("from", "to"):
         if not query.get(name):
             raise BadParameter(name, "is required: an ISO date or time in UTC")
-    start = params.moment(query, "from", params.EARLIEST)
-    end = params.moment(query, "to", params.LATEST)
-    if len(query["to"].strip()) == 10:
-        end += timedelta(days=1)
-    if not start < end:
-        raise BadParameter("to", "must come after from")
-    if end - start > timedelta(days=MAX_DAYS):
-        raise BadParameter("to", f"a range is at most {MAX_DAYS} days")
-    return start, end
+    try:
+        return parts.window_of(params.text("from", query["from"]), params.text("to", query["to"]))
+    except parts.BadWindow as exc:
+        raise BadParameter(exc.field, exc.message) from None
 
 
 def _filters(text: str) -> Any:

@@ -35,13 +35,46 @@ PART_BYTES = 4 * 2**20  # gzipped; base64 makes 5.4 MB of it, under Lambda's 6 M
 PART_HOURS = 24  # hours holding events read per part
 SPAN_HOURS = 31 * 24  # hours looked at per part
 CHUNK = 64 * 1024
-# What the compressor may hold beyond what it has given out: a chunk, and a deflate block.
+# What the compressor may hold beyond what it has given out: a chunk, and a deflate block
+# (16K symbols at zlib's default memLevel).
 SLACK = 128 * 1024
 HOUR = timedelta(hours=1)
 
 
+MAX_DAYS = 3700  # the longest retention (10 years), and a margin
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, tzinfo=UTC)
+
+
 class BadCursor(TallyError):
     """A cursor this export did not make, or one outside the range asked."""
+
+
+class BadWindow(TallyError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+def window_of(start: str, end: str) -> tuple[datetime, datetime]:
+    """[from, to) in UTC from ISO dates or times (UTC unless they name an offset); a ``to`` that
+    is a date takes that whole day in."""
+    found = []
+    for field, text in (("from", start), ("to", end)):
+        try:
+            moment = datetime.fromisoformat(text.strip()) if text.isascii() else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise BadWindow(field, "must be an ISO date or time, e.g. 2026-11-23 or 2026-11-23T13:20Z")
+        moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
+        if not EARLIEST <= moment <= LATEST:
+            raise BadWindow(field, f"must be from {EARLIEST:%Y} to {LATEST:%Y}")
+        found.append(moment + timedelta(days=1) if field == "to" and len(text.strip()) == 10 else moment)
+    if not found[0] < found[1]:
+        raise BadWindow("to", "must come after from")
+    if found[1] - found[0] > timedelta(days=MAX_DAYS):
+        raise BadWindow("to", f"a range is at most {MAX_DAYS} days")
+    return found[0], found[1]
 
 
 @dataclass(frozen=True)
@@ -101,7 +134,7 @@ class _Walk:
 
     def __init__(self, reader: Reader, bounds: tuple[str, str], at: Position | None, part_bytes: int) -> None:
         self.reader, self.bounds, self.at = reader, bounds, at
-        self.budget = part_bytes - min(CHUNK, part_bytes // 8) - SLACK
+        self.budget = part_bytes - min(CHUNK, part_bytes // 8) - min(SLACK, part_bytes // 4)
         self.emitted = self.count = self.hours_read = 0
         self.stopped: Position | None = None
 
