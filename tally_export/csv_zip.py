@@ -96,4 +96,3 @@ def checked_range(text: str) -> str | list[str]:
     value: str | list[str] = text.split(",", 1) if "," in text else text
     parse({"site_id": "x", "metrics": ["visitors"], "date_range": value})  # raises QueryError
     return value
-

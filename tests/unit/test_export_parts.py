@@ -104,8 +104,8 @@ def test_a_part_holds_about_one_hour_in_memory(store: Store) -> None:
     small, small_peak = peak_of(store, 256 * 1024)
     full, full_peak = peak_of(store, parts.PART_BYTES)
     whole = sum(len(records.line(event(n))) for n in range(COUNT))
-    print(f"\n[export] peak {small_peak / 2**20:.1f} MB for a part of {small.events} events, "
-          f"{full_peak / 2**20:.1f} MB for one of {full.events}; the range's NDJSON {whole / 2**20:.1f} MB")  # fmt: skip
+    print(f"\n[export] peak {small_peak / 2**20:.1f} MB for a part of {small.events} events, {full_peak / 2**20:.1f} "
+          f"MB for one of {full.events}; the range's NDJSON {whole / 2**20:.1f} MB")  # fmt: skip
     assert small.hours_read < 10 and full.hours_read == parts.PART_HOURS
     assert small_peak < 16 * 2**20 and small_peak < whole / 2
     assert full_peak < whole
