@@ -151,7 +151,7 @@ class _Walk:
                 key=_place,
             )
             for event in chosen:
-                if self.emitted >= self.budget:
+                if self.emitted >= self.budget and self.count:  # a part holds at least one event
                     self.stopped = Position(hour.id, after)
                     return
                 yield event
