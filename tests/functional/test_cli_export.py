@@ -5,19 +5,16 @@ line naming the option."""
 import csv
 import io
 import zipfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tally_export import parts, records
-from tally_store import buckets
-from tally_store.base import TOTAL, CounterUpdate
 from tally_store.dynamodb import DynamoDBStore
 from tests.support.cli_harness import assert_one_line_error, isolated, run
 from tests.support.infra import create_table
-from tests.unit.test_export_parts import event
+from tests.unit.test_export_parts import event, totals
 
 __all__ = ["isolated"]
 STAGE = "t"
@@ -34,8 +31,7 @@ def stage(aws: None, boto: Any) -> DynamoDBStore:
     store = DynamoDBStore(f"tally-{STAGE}-events", f"tally-{STAGE}-aggregates")
     made = [event(n * STEP) for n in range(COUNT)]
     assert store.write_events([(e, 30) for e in made], 0).wait() == []
-    hours = Counter(buckets.bucket_id("h", e["event_time"]) for e in made)
-    store.add_counters([CounterUpdate(buckets.of("shop", "h", h), TOTAL, {"ev": n}) for h, n in hours.items()], 0)
+    assert store.add_counters(totals(made), 0) == []
     return store
 
 

@@ -86,13 +86,14 @@ def test_every_csv_equals_the_query_api_and_the_oracle(settled: Board, filters: 
                                              for r in plans["results"]]  # fmt: skip
 
 
-def test_the_series_has_every_day_and_each_equals_that_days_query(settled: Board) -> None:
-    rows = zipped(settled, date_range=DAYS)["visitors.csv"]
+@pytest.mark.parametrize("filters", FILTERS[:2], ids=["none", "source"])
+def test_the_series_has_every_day_and_each_equals_that_days_query(settled: Board, filters: list[Any]) -> None:
+    rows = zipped(settled, date_range=DAYS, filters=json.dumps(filters))["visitors.csv"]
     assert rows[0] == ["date", *csv_zip.SERIES]
     assert [row[0] for row in rows[1:]] == ["2026-11-22", "2026-11-23", "2026-11-24"]
     for row in rows[1:]:
-        day = ask(settled, {"site_id": "shop", "date_range": [row[0], row[0]], "metrics": list(csv_zip.SERIES)})
-        assert row[1:] == as_text(day["results"][0]["metrics"]), row
+        body = {"site_id": "shop", "date_range": [row[0], row[0]], "metrics": list(csv_zip.SERIES), "filters": filters}
+        assert row[1:] == as_text(ask(settled, body)["results"][0]["metrics"]), row
     assert sum(int(row[2]) for row in rows[1:]) > 0
 
 

@@ -38,10 +38,14 @@ def filled(store: Store) -> Store:
     made = [event(n) for n in range(COUNT)]
     for i in range(0, COUNT, 5000):
         assert store.write_events([(e, 30) for e in made[i : i + 5000]], NOW).wait() == []
-    hours = Counter(buckets.bucket_id("h", e["event_time"]) for e in made)
-    updates = [CounterUpdate(buckets.of("shop", "h", hour), TOTAL, {"ev": n}) for hour, n in hours.items()]
-    assert store.add_counters(updates, NOW) == []
+    assert store.add_counters(totals(made), NOW) == []
     return store
+
+
+def totals(events: list[Event]) -> list[CounterUpdate]:
+    """The hour and day total rows the processor would have added (where readers look first)."""
+    found = Counter((g, buckets.bucket_id(g, e["event_time"])) for e in events for g in ("h", "d"))
+    return [CounterUpdate(buckets.of("shop", g, bucket), TOTAL, {"ev": n}) for (g, bucket), n in found.items()]
 
 
 @pytest.fixture(params=["memory", "sqlite"], scope="module")
