@@ -232,4 +232,5 @@ HANDLERS: dict[str, Callable[[Request], Response]] = {
     **{name: _in("admin", name) for name in ("site_list", "site_create", "site_edit", "site_delete", "user_list",
                                               "user_invite", "user_edit", "user_remove", "token_list", "token_mint",
                                               "token_revoke", "audit")},
+    **{name: _in("exports", name) for name in ("export_csv", "export_events")},
 }  # fmt: skip

@@ -25,9 +25,10 @@ ROUTES = [
     ("DELETE", "/admin/sites/{name}"), ("GET", "/admin/users"), ("POST", "/admin/users"),
     ("PATCH", "/admin/users/{name}"), ("DELETE", "/admin/users/{name}"), ("GET", "/admin/audit"),
     ("POST", "/api/v2/query"),
+    ("GET", "/api/export/csv"), ("GET", "/api/export/events"),
 ]  # fmt: skip
 PARAMETERS = ["site", "from", "to", "granularity", "by", "limit", "cursor", "name", "page", "referrer", "browser",
-              "device", "event", "code"]  # fmt: skip
+              "device", "event", "code", "site_id", "date_range", "filters"]  # fmt: skip
 odd_text = st.one_of(
     st.text(max_size=30),
     st.text(st.characters(codec="utf-8"), max_size=30),
