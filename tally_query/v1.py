@@ -28,6 +28,7 @@ ACCEPTED = {
     "realtime": frozenset({"site_id"}),
 }
 INTERVALS = {"date": "time:day", "month": "time:month"}
+FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(9998, 10, 31)
 MAX_BREAKDOWN_LIMIT = 1000
 MAX_FILTERS_TEXT = 4096
 REALTIME_SECONDS = 300  # "current visitors": the last 5 minutes, as Plausible counts them
@@ -135,11 +136,14 @@ def _today(engine: Engine, site_id: str | None) -> date:
 
 def _day(text: str) -> date:
     try:
-        if len(text.strip()) != 10:
+        if len(text.strip()) != 10 or not text.isascii():
             raise ValueError(text)
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise QueryError("date", f"{text[:40]!r} is not a date (YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:  # a period steps up to a year back and a month on
+        raise QueryError("date", f"must be from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def _previous(date_range: list[str]) -> list[str]:
