@@ -3,9 +3,9 @@
 the engine answers it (the same reads, bounds and errors as ``POST /api/v2/query``), and the
 answer is reshaped as v1 returns it. Periods are resolved in the site's time zone exactly as
 the v2 shortcuts are (``7d``: the 7 days ending on ``date``, by default today); v1 filters
-(``event:page==/blog/**;visit:country==US|DE``) become v2 ``is``/``is_not``/``contains`` or,
-with wildcards, anchored ``matches`` patterns. A parameter the engine refuses is a QueryError
-naming the v1 parameter."""
+(``event:page==/blog/**;visit:country==US|DE``) become v2 ``is``/``is_not`` or, with
+wildcards, anchored ``matches`` patterns; a filter v1 cannot read is a 400 (Plausible drops
+it). A parameter the engine refuses is a QueryError naming the v1 parameter."""
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +17,7 @@ from . import dates
 from .engine import Engine
 from .errors import QueryError
 from .model import PROPS
+from .parse import SITE_CHARS
 from .tallies import Tally, finish
 
 PERIODS = ("day", "7d", "30d", "month", "6mo", "12mo", "custom")
@@ -33,7 +34,7 @@ MAX_BREAKDOWN_LIMIT = 1000
 MAX_FILTERS_TEXT = 4096
 REALTIME_SECONDS = 300  # "current visitors": the last 5 minutes, as Plausible counts them
 # v1 filter: property, operator, values ("|" between values, "\|" a literal bar).
-FILTER = regex.compile(r"\s*([a-z_]+:[^=!~]+?)\s*(==|!=|~)\s*(.*?)\s*", regex.DOTALL)
+FILTER = regex.compile(r"\s*([a-z_]+:[^=!]+?)\s*(==|!=)\s*(.*?)\s*", regex.DOTALL)
 # Which v1 parameter a v2 field the engine names came from.
 V2_FIELDS = {"date_range": "period", "dimensions": "property", "pagination": "limit", "body": "site_id"}
 
@@ -103,10 +104,14 @@ def _body(engine: Engine, params: Mapping[str, str], endpoint: str) -> dict[str,
 
 
 def _check_params(params: Mapping[str, str], endpoint: str) -> None:
+    """Before anything is read: only the route's parameters, and a site id that can be one."""
     unknown = sorted(set(params) - ACCEPTED[endpoint])
     if unknown:
         takes = ", ".join(sorted(ACCEPTED[endpoint]))
         raise QueryError(unknown[0][:50], f"unknown parameter; {endpoint} takes {takes}")
+    site_id = params.get("site_id") or ""
+    if not site_id or len(site_id) > 64 or not set(site_id) <= SITE_CHARS:
+        raise QueryError("site_id", "is required: a site id (letters, digits, - _ .)")
 
 
 def _metrics(text: str | None) -> list[str]:
@@ -187,15 +192,13 @@ def filters(text: str) -> list[list[Any]]:
     for part in text.split(";"):
         matched = FILTER.fullmatch(part)
         if matched is None:
-            raise QueryError("filters", f"{part[:60]!r} is not property==value, property!=value or property~value")
+            raise QueryError("filters", f"{part[:60]!r} is not property==value or property!=value")
         prop, op, values = matched.groups()
         found.append(_filter(prop, op, [v.replace("\\|", "|") for v in regex.split(r"(?<!\\)\|", values)]))
     return found
 
 
 def _filter(prop: str, op: str, values: list[str]) -> list[Any]:
-    if op == "~":
-        return ["contains", prop, values]
     if not any("*" in value for value in values):
         return ["is" if op == "==" else "is_not", prop, values]
     return ["matches" if op == "==" else "matches_not", prop, [_pattern(value) for value in values]]

@@ -47,9 +47,9 @@ CASES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
                    "limit": "2", "page": "2"},
      {"date_range": ["2026-10-26", "2026-11-24"], "metrics": ["visitors", "bounce_rate"],
       "dimensions": ["visit:source"], "pagination": {"limit": 2, "offset": 2}}),
-    ("breakdown", {"period": "day", "date": DATE, "property": "event:props:plan", "filters": "event:page~pric"},
+    ("breakdown", {"period": "day", "date": DATE, "property": "event:props:plan", "filters": "event:page==/pric**"},
      {"date_range": [DATE, DATE], "metrics": ["visitors"], "dimensions": ["event:props:plan"],
-      "filters": [["contains", "event:page", ["pric"]]]}),
+      "filters": [["matches", "event:page", ["^/pric.*$"]]]}),
 ]  # fmt: skip
 
 
@@ -166,6 +166,8 @@ BAD = [
     ("aggregate", {"colour": "red"}, "colour"),
     ("aggregate", {"site_id": "nosuch"}, "site_id"),
     ("aggregate", {"site_id": ""}, "site_id"),
+    ("breakdown", {"site_id": "s" * 65, "property": "event:page"}, "site_id"),
+    ("realtime", {"site_id": "a/b"}, "site_id"),
     ("timeseries", {"interval": "week"}, "interval"),
     ("timeseries", {"period": "custom", "date": "2020-01-01,2026-11-23"}, "interval"),
     ("breakdown", {}, "property"),
@@ -173,7 +175,7 @@ BAD = [
     ("breakdown", {"property": "event:page", "limit": "1001"}, "limit"),
     ("breakdown", {"property": "event:page", "page": "0"}, "page"),
     ("breakdown", {"property": "event:page", "period": "custom", "date": "2026-10-01,2026-11-23",
-                   "filters": "visit:device==Desktop;event:page~/"}, "period"),
+                   "filters": "visit:device==Desktop;event:page!=/x"}, "period"),
     ("realtime", {"period": "day"}, "period"),
 ]  # fmt: skip
 
