@@ -104,7 +104,8 @@ def main(argv: list[str]) -> int:
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp:
             results["baseline"] = result = run(baseline_tree(args.baseline, Path(tmp)), sites, rate, minutes, 1)
-        report(f"rollup at {args.baseline} (before the store seam: one sequential function)", result)
+        before = " (before the store seam: one sequential function)" if args.baseline == BASELINE else ""
+        report(f"rollup at {args.baseline}{before}", result)
     from bench.rollup_model import stored_bytes
 
     results["stored_bytes_per_event"] = kept = stored_bytes()

@@ -24,6 +24,13 @@ VISIT_GAP_MS = 30 * 60 * 1000
 PASSIVE_EVENTS = frozenset({"engagement"})
 TRAITS = ("device", "browser", "browser_version", "os", "os_version", "country")
 ATTRIBUTES = ("source", "referrer", "utm_source", "utm_medium", "utm_campaign")
+
+
+def run_family(family: str) -> bool:
+    """The event-level families a run keeps by value (not the visitor's traits or attributes)."""
+    return family in ("page", "event", "goal") or family.startswith("prop:")
+
+
 LEVEL = 6
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -40,11 +47,16 @@ class Run:
     entry: str | None  # the first event's path
     exit: str | None  # the last pageview's path (the last event's when no pageview)
     attributes: tuple[str | None, ...]  # ATTRIBUTES, of the first event
+    # (pv, ev) of the run's events by their rows of the run families (run_family): what a filter
+    # on a page, an event name, a goal or a property keeps of a visit. None: read from a summary
+    # written before runs kept them; such a visit answers only queries that do not ask.
+    rows: dict[Row, tuple[int, int]] | None = None
 
     def join(self, later: "Run") -> "Run":
         exit_page = later.exit if later.pageviews or not self.pageviews else self.exit
         return Run(self.first, later.last, self.pageviews + later.pageviews, self.events + later.events,
-                   self.interactive + later.interactive, self.entry, exit_page, self.attributes)  # fmt: skip
+                   self.interactive + later.interactive, self.entry, exit_page, self.attributes,
+                   _joined(self.rows, later.rows))  # fmt: skip
 
     @property
     def bounced(self) -> bool:
@@ -82,7 +94,7 @@ def from_events(events: Iterable[Event], rows_of: Any) -> Summary:
         if visitor is None:
             visitor = summary.visitors[visitor_id] = Visitor(tuple(event.get(t) for t in TRAITS))
         visitor.rows.update(row for row, _ in rows)
-        _extend(visitor.runs, _run_of(event))
+        _extend(visitor.runs, _run_of(event, {row: (d[0], d[1]) for row, d in rows if run_family(row[0])}))
     return summary
 
 
@@ -112,14 +124,25 @@ def absorb(into: Summary, other: Summary) -> None:
     into.ids.extend(other.ids)
 
 
-def _run_of(event: Event) -> Run:
+def _run_of(event: Event, rows: dict[Row, tuple[int, int]]) -> Run:
     at = _millis(event["event_time"])
     pageview = event.get("name") == "pageview"
     interactive = not pageview and _interactive(event)
     path = event.get("path")
     return Run(at, at, int(pageview), 1, int(interactive), path, path,
                (source(event), event.get("referrer_host"), event.get("utm_source"), event.get("utm_medium"),
-                event.get("utm_campaign")))  # fmt: skip
+                event.get("utm_campaign")), rows)  # fmt: skip
+
+
+def _joined(first: dict[Row, tuple[int, int]] | None, later: dict[Row, tuple[int, int]] | None
+            ) -> dict[Row, tuple[int, int]] | None:  # fmt: skip
+    if first is None or later is None:
+        return None
+    joined = dict(first)
+    for row, (pv, ev) in later.items():
+        held = joined.get(row, (0, 0))
+        joined[row] = (held[0] + pv, held[1] + ev)
+    return joined
 
 
 def source(event: Event) -> str:
@@ -164,12 +187,19 @@ def encode(summary: Summary) -> bytes:
     visitors = [
         [visitor_id, [ref(t) for t in visitor.traits], sorted(ref(r[0]) * 2**20 + ref(r[1]) for r in visitor.rows),
          [[run.first, run.last - run.first, run.pageviews, run.events, run.interactive, ref(run.entry), ref(run.exit),
-           [ref(a) for a in run.attributes]] for run in visitor.runs]]
+           [ref(a) for a in run.attributes], _run_rows(run, ref)] for run in visitor.runs]]
         for visitor_id, visitor in sorted(summary.visitors.items())
     ]  # fmt: skip
     strings = [text for text, _ in sorted(table.items(), key=lambda kv: kv[1])][1:]
     # The ids are kept apart (resends.py): a day's merge has no use for them.
     return zlib.compress(_ENCODE({"s": strings, "r": rows, "v": visitors}).encode(), LEVEL)
+
+
+def _run_rows(run: Run, ref: Any) -> list[int] | None:
+    """[packed row, pv, ev, ...] flat; None when the run's rows are unknown (an older summary)."""
+    if run.rows is None:
+        return None
+    return [n for row, (pv, ev) in sorted(run.rows.items()) for n in (ref(row[0]) * 2**20 + ref(row[1]), pv, ev)]
 
 
 def decode(blob: bytes) -> Summary:
@@ -178,15 +208,25 @@ def decode(blob: bytes) -> Summary:
     summary = Summary()
     for dimension, value, *counts in data["r"]:
         summary.rows[(str(strings[dimension]), str(strings[value] or ""))] = counts
+
+    def row(packed: int) -> Row:
+        return str(strings[packed >> 20]), str(strings[packed & 0xFFFFF] or "")
+
     for visitor_id, traits, rows, runs in data["v"]:
         summary.visitors[visitor_id] = Visitor(
             tuple(strings[t] for t in traits),
             [Run(first, first + span, pv, ev, interactive, strings[entry], strings[exit_page],
-                 tuple(strings[a] for a in attributes))
-             for first, span, pv, ev, interactive, entry, exit_page, attributes in runs],
-            {(str(strings[packed >> 20]), str(strings[packed & 0xFFFFF] or "")) for packed in rows},
+                 tuple(strings[a] for a in attributes), _decoded_rows(kept[0] if kept else None, row))
+             for first, span, pv, ev, interactive, entry, exit_page, attributes, *kept in runs],
+            {row(packed) for packed in rows},
         )  # fmt: skip
     return summary
+
+
+def _decoded_rows(flat: list[int] | None, row: Any) -> dict[Row, tuple[int, int]] | None:
+    if flat is None:
+        return None  # a summary written before runs kept their rows
+    return {row(flat[i]): (flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)}
 
 
 def runs_of(summary: Summary) -> Iterator[tuple[str, Visitor, Run]]:

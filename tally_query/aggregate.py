@@ -18,8 +18,9 @@ from tally_aggregates.summary import Run, Summary, Visitor
 from tally_store.base import TOTAL as TOTAL_ROW
 from tally_store.base import Sealed
 
+from . import visits
 from .reading import Reader
-from .selectors import Selector, shown, visit_value
+from .selectors import Selector, shown
 from .tallies import Tally
 
 Groups = dict[tuple[str | None, str | None], Tally]  # (time label, value) -> tally
@@ -35,7 +36,9 @@ class Aggregates:
     def answer(self, selector: Selector, spans: list[tuple[str | None, datetime, datetime]]) -> Groups:
         groups: Groups = defaultdict(Tally)
         pieces = [(label, day, start, end) for label, s, e in spans for day, start, end in _days(s, e)]
-        by_rows = not (selector.kind == "visit" and self.needs_events)
+        by_rows = selector.kind != "by_event" and not (
+            selector.kind == "visit" and (self.needs_events or selector.visits or selector.event_filters)
+        )
         if by_rows:
             whole = {day for _, day, start, end in pieces if end - start == timedelta(days=1)}
             self._sealed.update(self.reader.sealed_days(sorted(whole - set(self._sealed))))
@@ -102,7 +105,7 @@ def _event_row(tally: Tally, values: Mapping[str, int]) -> None:
 def _from_summaries(selector: Selector, part: Summary, day: Summary, span: tuple[datetime, datetime],
                     label: str | None, groups: Groups) -> None:  # fmt: skip
     first, stop = (int(moment.timestamp() * 1000) for moment in span)
-    if selector.kind == "visit":
+    if selector.kind in ("visit", "by_event"):
         _visit_family(selector, part, day, (first, stop), label, groups)
         return
     if selector.kind == "total":
@@ -136,24 +139,18 @@ def _event_family(selector: Selector, part: Summary, label: str | None, groups: 
 
 def _visit_family(selector: Selector, part: Summary, day: Summary, span: tuple[int, int], label: str | None,
                   groups: Groups) -> None:  # fmt: skip
-    value_of = visit_value(selector.family)
     first, stop = span
-
-    def tally(value: str | None) -> Tally | None:
-        if value is None or not selector.wanted(value):
-            return None
-        return groups[(label, value if selector.grouped else None)]
-
     for visitor in day.visitors.values():
         for run in visitor.runs:
-            if first <= run.first < stop and (target := tally(value_of(visitor, run))) is not None:
-                target.add_visit(run.bounced, run.last - run.first, run.pageviews)
+            if first <= run.first < stop:
+                for key, _ in visits.keys(selector, visitor, run, run):
+                    groups[(label, key)].add_visit(run.bounced, run.last - run.first, run.pageviews)
     for visitor_id, piece_owner in _pieces(part, day):
         for piece, owner, whole in piece_owner:
-            target = tally(value_of(whole, owner))
-            if target is not None:
-                target.pageviews += piece.pageviews
-                target.events += piece.events
+            for key, (pageviews, events) in visits.keys(selector, whole, owner, piece):
+                target = groups[(label, key)]
+                target.pageviews += pageviews
+                target.events += events
                 target.ids.add(visitor_id)
 
 

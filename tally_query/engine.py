@@ -19,6 +19,7 @@ from .parse import parse
 from .reading import Reader
 from .scan import Scan
 from .tallies import Tally, finish
+from .visits import RowsUnknown
 
 Spans = list[tuple[str | None, datetime, datetime]]
 
@@ -47,9 +48,13 @@ class Engine:
         spans: Spans = list(dates.buckets(time_dimension, span, tz)) if time_dimension else [(None, *span)]
         reader = Reader(self.store, site.site_id, declared, self.clock)
         chosen = plan.selector(query, declared, all(_on_hours(s) for s in spans))
+        rows = None
         if chosen is not None:
-            rows = self._aggregates(query, chosen, spans, reader)
-        else:
+            try:
+                rows = self._aggregates(query, chosen, spans, reader)
+            except RowsUnknown:  # summaries written before runs kept their rows: scan
+                chosen = None
+        if rows is None:
             rows = self._scan(query, site, spans, reader)
         reader.cost.seconds = time.perf_counter() - started
         return _shaped(query, rows, span, tz, time_dimension, spans, reader, chosen is not None)
@@ -58,7 +63,8 @@ class Engine:
                     ) -> list[tuple[list[str], list[Any]]]:  # fmt: skip
         engine = Aggregates(reader, needs_events="events" in query.metrics)
         groups = engine.answer(chosen, spans)
-        totals = engine.answer(selectors.TOTAL, spans) if {"percentage", "conversion_rate"} & set(query.metrics) else {}
+        divided = {"percentage", "conversion_rate"} & set(query.metrics)
+        totals = engine.answer(plan.divisor(query, chosen), spans) if divided else {}
         if not query.dimensions and not groups:
             groups = {(None, None): Tally()}
         out = []

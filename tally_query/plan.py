@@ -4,14 +4,25 @@ From the aggregates (aggregate.py) when one family of rows holds the answer: at 
 dimension besides time (not event:hostname, not a property key the site does not declare), no
 filter or one simple filter on that dimension (or, with no dimension, ``is`` one value), visit
 metrics only with a visit dimension or none, time buckets on whole UTC hours (not minutes).
-Everything else is a bounded raw-event scan (scan.py).
+Also from the aggregates, from the hour summaries' visits (visits.py): filters on visit
+dimensions and on one event dimension, by one visit dimension or none; visit filters by an
+event dimension. Everything else is a bounded raw-event scan (scan.py).
 """
 
 from tally_aggregates.declared import Declared
 
 from . import selectors
 from .errors import QueryError
-from .model import VISIT_METRICS, Query, Simple, dimensions_in, family, is_event_dimension
+from .model import (
+    VISIT_METRICS,
+    Filter,
+    Query,
+    Simple,
+    dimensions_in,
+    family,
+    is_event_dimension,
+    is_visit_dimension,
+)  # fmt: skip
 from .selectors import Selector
 
 
@@ -47,6 +58,50 @@ def selector(query: Query, declared: Declared, aligned: bool) -> Selector | None
     if not aligned or query.time_dimension == "time:minute" or len(query.plain_dimensions) > 1:
         return None
     dimension = query.plain_dimensions[0] if query.plain_dimensions else None
+    return _rows(query, declared, dimension) or _visits(query, declared, dimension)
+
+
+def _visits(query: Query, declared: Declared, dimension: str | None) -> Selector | None:
+    """Filters each on visit dimensions alone (any and/or/not tree) or on one event dimension
+    with rows (a page, an event name, a declared property; a goal: ``is`` one), grouped by a
+    visit dimension, by time or not at all, or, under visit filters alone, by an event
+    dimension with rows: the hour summaries' visits hold every value these ask (32 days of them
+    at most, reading.py)."""
+    if not query.filters:
+        return None
+    on_visits = tuple(node for node in query.filters if all(map(is_visit_dimension, dimensions_in((node,)))))
+    on_events = tuple(node for node in query.filters if node not in on_visits)
+    named = dimensions_in(on_events)
+    if len(named) > 1 or any(not _has_rows(d, declared) or is_visit_dimension(d) for d in named):
+        return None  # two event dimensions (one event must hold both), or an event and a visit one in one tree
+    event = None
+    if named:
+        (name,) = named
+        if name == "event:goal" and not (len(on_events) == 1 and _single_is(on_events[0])):
+            return None  # an event reaching two goals is in both goals' rows
+        event = (str(family(name)), on_events)
+    if dimension is not None and not is_visit_dimension(dimension) and (event or not _has_rows(dimension, declared)):
+        return None
+    return selectors.visits(dimension, on_visits, event)
+
+
+def divisor(query: Query, chosen: Selector) -> Selector:
+    """What ``percentage`` and ``conversion_rate`` divide by: the visitors of all rows, under
+    the query's filters (a goal's left out for conversion_rate alone, as the scan does)."""
+    if not (chosen.visits or chosen.event_filters):
+        return selectors.TOTAL
+    event = (chosen.event_family, chosen.event_filters) if chosen.event_filters else None
+    if event is not None and event[0] == "goal" and "percentage" not in query.metrics:
+        event = None
+    return selectors.visits(None, chosen.visits, event)
+
+
+def _single_is(node: Filter) -> bool:
+    return isinstance(node, Simple) and node.op == "is" and len(node.values) == 1
+
+
+def _rows(query: Query, declared: Declared, dimension: str | None) -> Selector | None:
+    """One family of rows: no filter, or one simple filter on the grouped dimension (or alone)."""
     filters = query.filters
     if len(filters) > 1 or (filters and not isinstance(filters[0], Simple)):
         return None

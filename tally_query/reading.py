@@ -2,7 +2,7 @@
 from their hour summaries (each sealed hour's; an hour not sealed yet, such as the open one, from
 its raw events); the raw events themselves for a scan. Every read is counted in ``Cost``.
 
-Bounds (docs/dashboard.md, "POST /api/v2/query"): at most MAX_SUMMARY_DAYS partial UTC days
+Bounds (docs/dashboard.md, "POST /api/v2/query"): at most MAX_SUMMARY_DAYS UTC days
 (24 hour summaries each) and MAX_SUMMARY_BYTES of them; at most MAX_RAW_HOURS hours read raw
 because they are not sealed yet (more means the rollup is behind: Lagging, a 503).
 """
@@ -93,8 +93,8 @@ class Reader:
             if len(self._days) >= MAX_SUMMARY_DAYS:
                 raise TooCostly(
                     "date_range",
-                    f"reads the hour summaries of more than {MAX_SUMMARY_DAYS} partial "
-                    "UTC days (a time zone or a time dimension splits days): narrow it",
+                    f"reads the hour summaries of more than {MAX_SUMMARY_DAYS} UTC days (a time "
+                    "zone or a time dimension splits days; a visit filter reads every day's): narrow it",
                 )
             self._days[day] = self._load(day)
         return self._days[day]

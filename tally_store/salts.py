@@ -5,6 +5,7 @@ an event is queued (so no queue holds the raw IP); the processor, for jobs that 
 
 import os
 import threading
+import time
 from typing import Protocol
 
 KEEP_SECONDS = 2 * 86400
@@ -25,8 +26,9 @@ class DailySalts:
     def for_day(self, day: str, now: float) -> bytes:
         with self._lock:
             if day not in self._cache:
-                if len(self._cache) > 8:
-                    self._cache.clear()
+                # A long-lived process forgets a salt when the store does, not at its restart.
+                oldest = time.strftime("%Y-%m-%d", time.gmtime(now - KEEP_SECONDS))
+                self._cache = {held: salt for held, salt in self._cache.items() if held >= oldest}
                 self._cache[day] = self._store.daily_salt(day, os.urandom(32), now + KEEP_SECONDS)
             return self._cache[day]
 

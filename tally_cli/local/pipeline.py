@@ -29,6 +29,7 @@ from .ports import ensure_free
 from .scheduler import Every
 
 LOCAL_SITE = "local"
+EXPIRY_SECONDS = 3600.0  # the SQLite file's expiry pass (tally_store/sqlite_expiry.py)
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,18 @@ class LocalPipeline:
 
         schedule = Every(self.options.rollup_interval, rollup, name="rollup")
         self._spawn("rollup", schedule.run, schedule.stopping)
+        self._start_expiry()
+
+    def _start_expiry(self) -> None:
+        """What DynamoDB's TTL does on AWS: expired events, buckets and salts leave the file."""
+        import tally_store
+        from tally_store import sqlite_expiry
+        from tally_store.sqlite import SQLiteStore
+
+        store = tally_store.from_environment()
+        if isinstance(store, SQLiteStore):
+            expiry = Every(EXPIRY_SECONDS, lambda: sqlite_expiry.expire(store.db, time.time()), name="expiry")
+            self._spawn("expiry", expiry.run, expiry.stopping)
 
     def _spawn(self, name: str, target: Any, stopping: threading.Event) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -210,6 +210,13 @@ def test_every_number_on_the_dashboard_is_the_oracles(start_up: Any, tmp_path: P
     checker.choose("period", "30d")
     checker.choose("interval", "week")
     checker.check(range_of("30d", today), "week", [])
+    # A month under a click on a source: every panel from the hour summaries' visits (past the
+    # raw scan's 8 days), the goals' conversion rates too.
+    checker.click_row("sources", source)
+    checker.check(range_of("30d", today), "week", by_source)
+    before = mark(browser)
+    browser.execute_script("document.querySelector('#filters .chip').click();")
+    loaded(browser, before)
     checker.choose("period", "12mo")  # by month, the default
     checker.check(range_of("12mo", today), "month", [])
     custom = (today - timedelta(days=13), today - timedelta(days=7))

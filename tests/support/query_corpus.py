@@ -29,6 +29,14 @@ FILTERS: list[list[list[Any]]] = [
     [["is", "event:goal", ["signup"]]],
     [["is", "visit:source", ["news"]], ["contains_not", "event:page", ["pricing"]]],
 ]  # fmt: skip
+# Filters on visit dimensions alone, answered from the hour summaries' visits whatever the
+# breakdown by a visit dimension (tally_query/plan.py _visits).
+VISIT_FILTERS: list[list[list[Any]]] = [
+    [["is", "visit:source", ["news"]], ["is_not", "visit:device", ["Desktop"]]],
+    [["or", [["contains", "visit:entry_page", ["blog"]], ["not", ["is", "visit:country", ["DE"]]]]]],
+    [["is", "event:goal", ["signup"]], ["is_not", "visit:device", ["Desktop"]]],
+    [["contains", "event:page", ["doc", "pricing"]]],
+]  # fmt: skip
 
 
 def corpus() -> list[dict[str, Any]]:
@@ -51,6 +59,10 @@ def corpus() -> list[dict[str, Any]]:
                 metrics = ["visitors", "events", "conversion_rate"]
             queries.append({**base, "metrics": metrics, "filters": filters})
             queries.append({**base, "metrics": EVENT_METRICS, "filters": filters, "dimensions": ["event:page"]})
+        for filters in VISIT_FILTERS:
+            for dimensions in (["visit:source"], ["visit:country"], ["time:day"], []):
+                metrics = VISIT_METRICS if dimensions else VISIT_METRICS[:-1]
+                queries.append({**base, "metrics": metrics, "filters": filters, "dimensions": dimensions})
     minutes = ["2026-11-22T23:10:00Z", "2026-11-22T23:40:59Z"]
     queries.append({"site_id": "shop", "date_range": minutes, "metrics": ALL_TOTAL[:3], "dimensions": ["time:minute"]})
     return queries

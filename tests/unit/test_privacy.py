@@ -136,3 +136,16 @@ def test_local_mode_ingest_keeps_its_salts_in_the_store_file(tmp_path: Path) -> 
     again = ingest_runtime._salts(Settings(store_url=url)).for_day("2026-12-01", 1_764_547_200.0)
     store = SQLiteStore.from_url(url)
     assert first == again == store.daily_salt("2026-12-01", b"other", 0.0)
+
+
+def test_a_long_lived_process_forgets_salts_the_store_has_expired() -> None:
+    from tally_store.salts import KEEP_SECONDS, DailySalts, MemorySalts
+
+    salts = DailySalts(MemorySalts())
+    day_one = 1_796_083_200.0  # 2026-12-01T00:00Z
+    salts.for_day("2026-12-01", day_one)
+    salts.for_day("2026-12-02", day_one + 86400)
+    assert set(salts._cache) == {"2026-12-01", "2026-12-02"}
+    salts.for_day("2026-12-04", day_one + 3 * 86400 + 1)
+    assert set(salts._cache) == {"2026-12-02", "2026-12-04"}
+    assert KEEP_SECONDS == 2 * 86400
