@@ -61,11 +61,20 @@ class Proxy:
 
 
 def send(running: Running, key: str, secret: str) -> None:
-    events = [{"url": f"https://blog.example.com{page}", "ip": f"198.51.100.{20 + i % 3}",
+    """Three visitors of several pageviews 20 s apart (the last three minutes, today), a signup,
+    and a fourth visitor's single pageview (a bounce)."""
+    now = datetime.now(UTC)
+    step = min(timedelta(seconds=20), (now - now.replace(hour=0, minute=0, second=0)) / 20)
+
+    def at(i: int) -> str:
+        return (now - step * (len(PAGES) - i)).isoformat().replace("+00:00", "Z")
+
+    events = [{"url": f"https://blog.example.com{page}", "ip": f"198.51.100.{20 + i % 3}", "time": at(i),
                "user_agent": UA.format(n=120 + i % 3), "referrer": "https://news.example.net/a" if i % 2 else None}
               for i, page in enumerate(PAGES)]  # fmt: skip
     events.append({"name": "signup", "url": "https://blog.example.com/about", "ip": "198.51.100.20",
                    "user_agent": UA.format(n=120)})  # fmt: skip
+    events.append({"url": "https://blog.example.com/", "ip": "198.51.100.23", "user_agent": UA.format(n=123)})
     request = urllib.request.Request(
         f"{running.api}/events?key={key}", data=json.dumps({"batch": events}).encode(), method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {secret}"},
@@ -93,7 +102,7 @@ async def call_tools(env: dict[str, str], calls: list[tuple[str, dict[str, Any]]
 def test_plausible_mcp_reports_what_the_engine_and_the_oracle_count(running: Running, tmp_path: Path) -> None:
     created = running.add_site(SITE)
     send(running, created.site.write_key, created.secret_key)
-    stored = running.wait_stored(SITE, len(PAGES) + 1)
+    stored = running.wait_stored(SITE, len(PAGES) + 2)
     token = tally(running.tmp, "tokens", "create", "mcp", "--site", SITE).stdout.splitlines()[1].split()[0]
     proxy = Proxy()
     home = tmp_path / "home"
@@ -118,7 +127,8 @@ def test_plausible_mcp_reports_what_the_engine_and_the_oracle_count(running: Run
     today = datetime.now(UTC).date()
     want = Expected(stored, today)
     assert totals["totals"] == dict(zip(metrics, want.rows(metrics, [])[()], strict=True)), totals
-    assert totals["totals"]["pageviews"] == len(PAGES) and totals["totals"]["events"] == len(PAGES) + 1
+    assert totals["totals"]["pageviews"] == len(PAGES) + 1 and totals["totals"]["events"] == len(PAGES) + 2
+    assert totals["totals"]["bounce_rate"] == 25.0 and totals["totals"]["visit_duration"] > 0
     by_page = want.rows(["visitors"], ["event:page"])
     top = sorted(by_page.items(), key=lambda item: (-item[1][0], item[0]))[:3]
     assert pages["results"] == [{"page": key[0], "visitors": values[0]} for key, values in top], pages
@@ -126,8 +136,8 @@ def test_plausible_mcp_reports_what_the_engine_and_the_oracle_count(running: Run
     assert {row["browser"]: row["visitors"] for row in browsers["results"]} == {k[0]: v[0] for k, v in week.items()}
     points = {point["date"]: point["visitors"] for point in series["timeseries"]}
     assert list(points) == [(today - timedelta(days=6 - n)).isoformat() for n in range(7)]
-    assert points[today.isoformat()] == want.rows(["visitors"], [])[()][0] == 3 and sum(points.values()) == 3
-    assert realtime["realtime_visitors"] == 3  # sent within the last five minutes
+    assert points[today.isoformat()] == want.rows(["visitors"], [])[()][0] == 4 and sum(points.values()) == 4
+    assert realtime["realtime_visitors"] == 4  # all within the last five minutes
     assert proxy.seen == [], proxy.seen  # no telemetry, no update check: Tally was the only host
     assert not (home / ".cache" / "mcp_fleet_updates.json").exists()
 
