@@ -216,4 +216,5 @@ HANDLERS: dict[str, Callable[[Request], Response]] = {
                                               "token_revoke", "audit")},
     **{f"v1_{name}": _in("v1_api", name) for name in ("aggregate", "timeseries", "breakdown", "realtime")},
     "v1_sites": _in("v1_api", "site_list"),
+    **{name: _in("exports", name) for name in ("export_csv", "export_events")},
 }  # fmt: skip

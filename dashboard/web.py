@@ -19,7 +19,7 @@ from .sessions import DEVICE_SECONDS, SESSION_SECONDS, Claim, client_key, new_de
 
 STATIC = Path(__file__).resolve().parent / "static"
 # The page's scripts, small files loaded in order (index.html): no bundler, no build step.
-SCRIPTS = ("api", "state", "headline", "chart", "panels", "events", "admin", "app")
+SCRIPTS = ("api", "state", "headline", "chart", "panels", "events", "export", "admin", "app")
 ASSETS = {**{f"{name}.js": "text/javascript; charset=utf-8" for name in SCRIPTS}, "app.css": "text/css; charset=utf-8"}
 LOGIN_COOKIE = "tally_login"
 DEVICE_COOKIE = "tally_device"

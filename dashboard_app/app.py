@@ -89,6 +89,16 @@ def api_v1_sites():  # type: ignore[no-untyped-def]
     return handle("v1_sites", app.current_request)
 
 
+@app.route("/api/export/csv", methods=["GET"])
+def api_export_csv():  # type: ignore[no-untyped-def]
+    return handle("export_csv", app.current_request)
+
+
+@app.route("/api/export/events", methods=["GET"])
+def api_export_events():  # type: ignore[no-untyped-def]
+    return handle("export_events", app.current_request)
+
+
 @app.route("/admin/health", methods=["GET"])
 def admin_health():  # type: ignore[no-untyped-def]
     return handle("health", app.current_request)

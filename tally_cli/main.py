@@ -16,6 +16,7 @@ COMMANDS = {
     "worker": "tally_cli.commands.worker:worker",
     "sites": "tally_cli.commands.sites:sites",
     "stats": "tally_cli.commands.stats:stats",
+    "export": "tally_cli.commands.export:export",
     "queue": "tally_cli.commands.queue:queue",
     "rollup": "tally_cli.commands.rollup:rollup",
     "store": "tally_cli.commands.store:store",

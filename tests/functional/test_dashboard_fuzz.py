@@ -26,9 +26,10 @@ ROUTES = [
     ("PATCH", "/admin/users/{name}"), ("DELETE", "/admin/users/{name}"), ("GET", "/admin/audit"),
     ("POST", "/api/v2/query"), ("GET", "/api/v1/stats/aggregate"), ("GET", "/api/v1/stats/timeseries"),
     ("GET", "/api/v1/stats/breakdown"), ("GET", "/api/v1/stats/realtime/visitors"), ("GET", "/api/v1/sites"),
+    ("GET", "/api/export/csv"), ("GET", "/api/export/events"),
 ]  # fmt: skip
 PARAMETERS = ["site", "from", "to", "limit", "cursor", "name", "page", "code", "site_id", "period", "date", "metrics",
-              "filters", "property", "interval", "compare"]  # fmt: skip
+              "filters", "property", "interval", "compare", "date_range"]  # fmt: skip
 odd_text = st.one_of(
     st.text(max_size=30),
     st.text(st.characters(codec="utf-8"), max_size=30),

@@ -35,7 +35,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]  # fmt: skip
 
 
-DASHBOARD = ("/dashboard", "/stats/", "/admin/", "/api/v2/")
+DASHBOARD = ("/dashboard", "/stats/", "/admin/", "/api/v2/", "/api/export/")
 statuses: Counter[tuple[str, int]] = Counter()
 
 
