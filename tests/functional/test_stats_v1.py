@@ -4,7 +4,6 @@ over the generated traffic of the query corpus; the same tokens and site scoping
 in Plausible's shape naming the v1 parameter."""
 
 import functools
-import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,7 @@ from tally_query.engine import Engine
 from tests.support import oracle
 from tests.support.dashboard_harness import Board, make_board, mint_token
 from tests.support.jobs import tally_job
-from tests.unit.test_exactness import START, deliveries, resends, traffic
+from tests.unit.test_exactness import START, settle
 
 LATER = START + 4 * 86400  # everything sealed
 SITE = "shop"
@@ -67,11 +66,7 @@ def settled(aws: None, boto: Any) -> Iterator[Board]:
     """The corpus's traffic, generated and delivered once per test: one test checks every case."""
     board = make_board(boto)
     board.clock[0] = LATER
-    rng = random.Random(3)
-    jobs = traffic(rng, 3, 120)
-    for batch in deliveries(rng, jobs + resends(rng, jobs)):
-        board.proc.pipeline.process(batch)
-    board.proc.rollup(at=LATER)
+    settle(board.proc, 3, 120, LATER)
     yield board
     runtime.reset()
 
