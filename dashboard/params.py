@@ -2,17 +2,11 @@
 total: whatever string arrives (non-ASCII digits, 5,000 digits, year 1 or 9999) is a value or
 a BadParameter, never an exception."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import BadParameter
 
-STEP = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
-FORMAT = {"m": "%Y-%m-%dT%H:%M", "h": "%Y-%m-%dT%H", "d": "%Y-%m-%d"}
-MAX_BUCKETS = {"m": 1440, "h": 744, "d": 400}  # a day of minutes, a month of hours, 400 days
-# Series filters and top-N dimensions: parameter name -> aggregate sort-key prefix.
-FILTERS = {"page": "page", "referrer": "ref", "browser": "browser", "device": "device", "event": "event"}
-DIMENSIONS = {**FILTERS, "os": "os", "utm_source": "utm"}
 MAX_VALUE = 512
 SITE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 # Times a range may name: a read steps a few days either side of a moment (defaults of 24 h
@@ -28,13 +22,6 @@ def site(query: dict[str, str]) -> str:
         raise BadParameter("site", "is required")
     if len(value) > 64 or not set(value) <= SITE_CHARS:
         raise BadParameter("site", "must be a site id (letters, digits, - _ .)")
-    return value
-
-
-def granularity(query: dict[str, str], default: str) -> str:
-    value = query.get("granularity", default)
-    if value not in STEP:
-        raise BadParameter("granularity", "must be one of m, h, d")
     return value
 
 
@@ -61,39 +48,6 @@ def parse_moment(text: str) -> datetime | None:
     return None
 
 
-def buckets(query: dict[str, str], now: datetime, default_granularity: str | None = None) -> tuple[str, list[str]]:
-    """The granularity and the bucket ids from ``from`` to ``to`` (both included)."""
-    end = moment(query, "to", now)
-    start = moment(query, "from", end - timedelta(hours=24))
-    if start > end:
-        raise BadParameter("from", "must not be after to")
-    auto = default_granularity or ("h" if end - start <= timedelta(hours=48) else "d")
-    chosen = granularity(query, auto)
-    first = _floor(start, chosen)
-    count = int((end - first) / STEP[chosen]) + 1
-    if count > MAX_BUCKETS[chosen]:
-        raise BadParameter("from", f"the range spans {count} buckets at {chosen}; at most {MAX_BUCKETS[chosen]}")
-    return chosen, [(first + STEP[chosen] * i).strftime(FORMAT[chosen]) for i in range(count)]
-
-
-def one_filter(query: dict[str, str]) -> tuple[str, str] | None:
-    """The series filter: at most one of page, referrer, browser, device, event."""
-    given = [(name, query[name]) for name in FILTERS if query.get(name)]
-    if len(given) > 1:
-        raise BadParameter(given[1][0], f"only one filter at a time (also given: {given[0][0]})")
-    if not given:
-        return None
-    name, value = given[0]
-    return FILTERS[name], text(name, value)
-
-
-def dimension(query: dict[str, str]) -> str:
-    value = query.get("by", "")
-    if value not in DIMENSIONS:
-        raise BadParameter("by", f"must be one of {', '.join(DIMENSIONS)}")
-    return DIMENSIONS[value]
-
-
 def integer(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     value = query.get(name)
     if value is None:
@@ -112,7 +66,3 @@ def text(name: str, value: str) -> str:
 
 def query_of(request: Any) -> dict[str, str]:
     return dict(request.query_params or {})
-
-
-def _floor(moment_: datetime, chosen: str) -> datetime:
-    return datetime.strptime(moment_.strftime(FORMAT[chosen]), FORMAT[chosen]).replace(tzinfo=UTC)

@@ -23,7 +23,6 @@ from .health import health as pipeline_health
 Headers = dict[str, str | list[str]]
 SESSION_COOKIE = "tally_session"
 MAX_BODY = 4096
-MAX_TOP_BUCKETS = 100
 DEFAULT_HEADERS = {"Content-Type": "application/json", "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
@@ -118,23 +117,6 @@ def sites(request: Request) -> Response:
     return json_response(200, {"sites": ids, "site": stats.about(shown) if shown else None})
 
 
-def series(request: Request) -> Response:
-    query, site = _reader(request)
-    granularity, buckets = params.buckets(query, _now(), "h")
-    where = params.one_filter(query)
-    return json_response(200, runtime.get().stats.series(site, granularity, buckets, where))
-
-
-def top(request: Request) -> Response:
-    query, site = _reader(request)
-    dimension = params.dimension(query)
-    limit = params.integer(query, "limit", 10, 1, 100)
-    granularity, buckets = params.buckets(query, _now())
-    if len(buckets) > MAX_TOP_BUCKETS:
-        raise BadParameter("granularity", f"top N reads one Query per bucket: at most {MAX_TOP_BUCKETS} buckets")
-    return json_response(200, runtime.get().stats.top(site, granularity, buckets, dimension, limit))
-
-
 def events(request: Request) -> Response:
     query, site = _reader(request)
     limit = params.integer(query, "limit", 50, 1, 200)
@@ -224,7 +206,7 @@ def _in(module: str, name: str) -> Callable[[Request], Response]:
 
 
 HANDLERS: dict[str, Callable[[Request], Response]] = {
-    "sites": sites, "series": series, "top": top, "events": events, "query": query_v2, "health": health,
+    "sites": sites, "events": events, "query": query_v2, "health": health,
     "dlq": dlq,
     "redrive": redrive,
     **{name: _in("web", name) for name in ("page", "login_form", "login", "logout", "static",
@@ -232,5 +214,7 @@ HANDLERS: dict[str, Callable[[Request], Response]] = {
     **{name: _in("admin", name) for name in ("site_list", "site_create", "site_edit", "site_delete", "user_list",
                                               "user_invite", "user_edit", "user_remove", "token_list", "token_mint",
                                               "token_revoke", "audit")},
+    **{f"v1_{name}": _in("v1_api", name) for name in ("aggregate", "timeseries", "breakdown", "realtime")},
+    "v1_sites": _in("v1_api", "site_list"),
     **{name: _in("exports", name) for name in ("export_csv", "export_events")},
 }  # fmt: skip

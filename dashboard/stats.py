@@ -1,14 +1,12 @@
-"""Series, top N and raw events of a site, as the read API answers them: the aggregate reader
-(tally_aggregates.reader: sealed or live) and the raw events (raw_events.py) over the store."""
+"""What the read API answers besides the query engine: the site list, a site's settings and
+its raw events (raw_events.py, a listing, not an aggregate read) over the store."""
 
 import base64
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
 
-from tally_aggregates.reader import AggregateReader, Numbers
 from tally_contract.sites import Site
-from tally_store.base import Row, Store
+from tally_store.base import Store
 
 from . import params, raw_events
 from .errors import BadParameter
@@ -28,31 +26,7 @@ class SiteList(Protocol):
 class Stats:
     def __init__(self, store: Store, sites: SiteList) -> None:
         self.store = store
-        self.reader = AggregateReader(store)
         self.site_list = sites
-
-    def series(self, site: str, granularity: str, buckets: list[str], where: Row | None) -> dict[str, Any]:
-        """The store's counts of ``buckets`` x (total, and the filter row): a few batched reads."""
-        points = [
-            {"bucket": p.bucket, **_shown(p.numbers)} for p in self.reader.series(site, granularity, buckets, where)
-        ]
-        totals = {"views": sum(p["views"] for p in points), "events": sum(p["events"] for p in points)}
-        if where is None:  # bots are counted per bucket, in no dimension: a filter leaves them out
-            totals["bots"] = sum(p["bots"] for p in points)
-        for point in points:
-            del point["bots"]
-        return {"site": site, "granularity": granularity, "filter": dict([where]) if where else None,
-                "points": points, "totals": totals}  # fmt: skip
-
-    def top(self, site: str, granularity: str, buckets: list[str], dimension: str, limit: int) -> dict[str, Any]:
-        """One read of the dimension's rows per bucket, plus the buckets' totals."""
-        ranked = self.reader.top(site, granularity, buckets, dimension, limit)
-        # Unique visitors do not add up across buckets: report them for a single bucket only.
-        single = len(buckets) == 1
-        return {
-            "site": site, "granularity": granularity, "by": dimension, "from": buckets[0], "to": buckets[-1],
-            "rows": [{**asdict(row), "visitors": row.visitors if single else None} for row in ranked],
-        }  # fmt: skip
 
     def events(
         self, site: str, cursor: str | None, window: tuple[datetime, datetime], limit: int, filters: dict[str, str]
@@ -80,11 +54,6 @@ class Stats:
 
     def site_settings(self) -> dict[str, Site]:
         return {site.site_id: site for site in self.site_list.all_sites()}
-
-
-def _shown(numbers: Numbers) -> dict[str, Any]:
-    return {"views": numbers.views, "events": numbers.events, "visitors": numbers.visitors,
-            "sealed": numbers.sealed, "bots": numbers.bots}  # fmt: skip
 
 
 def _encode_cursor(position: str) -> str:

@@ -54,16 +54,6 @@ def stats_sites():  # type: ignore[no-untyped-def]
     return handle("sites", app.current_request)
 
 
-@app.route("/stats/series", methods=["GET"])
-def stats_series():  # type: ignore[no-untyped-def]
-    return handle("series", app.current_request)
-
-
-@app.route("/stats/top", methods=["GET"])
-def stats_top():  # type: ignore[no-untyped-def]
-    return handle("top", app.current_request)
-
-
 @app.route("/stats/events", methods=["GET"])
 def stats_events():  # type: ignore[no-untyped-def]
     return handle("events", app.current_request)
@@ -72,6 +62,31 @@ def stats_events():  # type: ignore[no-untyped-def]
 @app.route("/api/v2/query", methods=["POST"], content_types=["application/json"])
 def api_query():  # type: ignore[no-untyped-def]
     return handle("query", app.current_request)
+
+
+@app.route("/api/v1/stats/aggregate", methods=["GET"])
+def api_v1_aggregate():  # type: ignore[no-untyped-def]
+    return handle("v1_aggregate", app.current_request)
+
+
+@app.route("/api/v1/stats/timeseries", methods=["GET"])
+def api_v1_timeseries():  # type: ignore[no-untyped-def]
+    return handle("v1_timeseries", app.current_request)
+
+
+@app.route("/api/v1/stats/breakdown", methods=["GET"])
+def api_v1_breakdown():  # type: ignore[no-untyped-def]
+    return handle("v1_breakdown", app.current_request)
+
+
+@app.route("/api/v1/stats/realtime/visitors", methods=["GET"])
+def api_v1_realtime():  # type: ignore[no-untyped-def]
+    return handle("v1_realtime", app.current_request)
+
+
+@app.route("/api/v1/sites", methods=["GET"])
+def api_v1_sites():  # type: ignore[no-untyped-def]
+    return handle("v1_sites", app.current_request)
 
 
 @app.route("/api/export/csv", methods=["GET"])

@@ -35,11 +35,11 @@ def resolve(date_range: str | tuple[str, str], tz: tzinfo, now: datetime) -> Spa
     if date_range == "24h":
         hour = now.replace(minute=0, second=0, microsecond=0)
         return hour - timedelta(hours=23), hour + timedelta(hours=1)
-    first, last = _days(date_range, today)
+    first, last = days(date_range, today)
     return _local(first, tz), _local(last + timedelta(days=1), tz)
 
 
-def _days(shortcut: str, today: date) -> tuple[date, date]:
+def days(shortcut: str, today: date) -> tuple[date, date]:
     if shortcut == "day":
         return today, today
     if shortcut.endswith("d"):

@@ -49,7 +49,7 @@ def viewers(board: Board) -> dict[str, dict[str, str]]:
 
 def test_the_marker_is_there_for_the_admin(board: Board) -> None:
     """The sweep below would pass vacuously if the other site's page were not readable at all."""
-    top = board.get("/stats/top", **{**QUERY, "limit": "10"})
+    top = board.get("/api/v1/stats/breakdown", site_id="other", property="event:page", period="day", date="2026-11-23")
     assert top.status == 200 and MARKER in top.body.decode(), top.body
 
 
@@ -67,9 +67,12 @@ def test_a_viewer_reads_no_other_site_through_any_route(board: Board, who: str) 
         assert MARKER not in response.body.decode("utf-8", "replace"), (method, path, response.status)
         if path.startswith("/admin/"):
             assert response.status == 403, (method, path, response.status)  # CSRF header or not
-        elif path.startswith(("/stats/", "/api/export/")) and path != "/stats/sites":
+        elif path.startswith(("/stats/", "/api/v1/stats/", "/api/export/")) and path != "/stats/sites":
             assert response.status == 403, (method, path, response.status)
     assert board.request("GET", "/stats/sites", headers=headers).json()["sites"] == ["shop"]
+    assert board.request("GET", "/api/v1/sites", headers=headers).json()["sites"] == [
+        {"domain": "shop", "timezone": "UTC"}
+    ]
     after = (runtime.get().accounts().tokens(), runtime.get().accounts().users(), board.proc.sites.by_id("other"))
     assert after == before  # nothing a viewer sent changed a thing
 
@@ -96,7 +99,7 @@ def test_a_removed_user_or_narrowed_viewer_holds_on_the_next_request(board: Boar
     narrowed = board.request("PATCH", "/admin/users/vic", body=b'{"sites": ["shop"]}', headers=admin)
     assert narrowed.status == 200, narrowed.body
     assert board.request("GET", "/stats/sites", headers=vic).json()["sites"] == ["shop"]
-    assert board.request("GET", "/stats/top", query={**QUERY}, headers=vic).status == 403
+    assert board.request("GET", "/api/v1/stats/aggregate", query={**QUERY}, headers=vic).status == 403
     assert board.request("DELETE", "/admin/users/vic", headers=admin).status == 200
     assert board.request("GET", "/stats/sites", headers=vic).status == 401
 

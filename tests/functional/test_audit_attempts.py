@@ -63,7 +63,7 @@ def test_forged_tokens_and_cookies_get_nowhere(board: Board) -> None:
 
 def test_another_site_cannot_read_the_api_with_the_admins_cookie(board: Board) -> None:
     session = board.session()
-    for path, query in [("/stats/sites", None), ("/stats/series", {"site": "shop"}), ("/admin/dlq", None)]:
+    for path, query in [("/stats/sites", None), ("/api/v1/stats/aggregate", {"site_id": "shop"}), ("/admin/dlq", None)]:
         response = board.request("GET", path, query=query, headers={"Cookie": session["Cookie"], "Origin": EVIL})
         # Answered (a browser sends a SameSite=Strict cookie only from Tally's own pages), but
         # never with CORS headers: the foreign page cannot read the body.

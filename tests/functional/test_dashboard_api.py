@@ -16,13 +16,13 @@ from tests.support.jobs import CHROME, tally_job
 from tests.support.processor_harness import NOW, SHOP
 
 LATER = NOW + 3 * 86400
-HOUR = {"site": "shop", "from": "2026-11-23T13", "to": "2026-11-23T13", "granularity": "h"}
+DAY = {"site_id": "shop", "period": "day", "date": "2026-11-23"}
 FIREFOX_PHONE = "Mozilla/5.0 (Android 14; Mobile; rv:132.0) Gecko/132.0 Firefox/132.0"
 
 READS = [
     ("GET", "/stats/sites", None),
-    ("GET", "/stats/series", HOUR),
-    ("GET", "/stats/top", {**HOUR, "by": "page"}),
+    ("GET", "/api/v1/stats/aggregate", DAY),
+    ("GET", "/api/v1/stats/breakdown", {**DAY, "property": "event:page"}),
     ("GET", "/stats/events", {"site": "shop"}),
     ("GET", "/admin/health", None),
     ("GET", "/admin/dlq", None),
@@ -140,9 +140,9 @@ def test_a_viewer_token_sees_one_site_only(traffic: Board) -> None:
         headers={"Authorization": f"Bearer {traffic.admin_token()}", "Content-Type": "application/json"},
     )  # fmt: skip
     token = minted.json()["token"]
-    assert traffic.get("/stats/series", token, **HOUR).status == 200
+    assert traffic.get("/api/v1/stats/aggregate", token, **DAY).status == 200
     assert traffic.get("/stats/sites", token).json()["sites"] == ["shop"]
-    other = traffic.get("/stats/series", token, **{**HOUR, "site": "other"})
+    other = traffic.get("/api/v1/stats/aggregate", token, **{**DAY, "site_id": "other"})
     assert other.status == 403 and "other" in other.json()["message"]
     assert traffic.get("/admin/health", token).status == 403
     assert traffic.get("/admin/dlq", token).status == 403
@@ -176,75 +176,53 @@ def test_no_parameter_means_no_way_in(board: Board) -> None:
     assert board.request("GET", "/dashboard/login").status == 503
 
 
-def test_series_uses_live_counters_until_sealed_then_exact_values(traffic: Board) -> None:
-    live = traffic.get("/stats/series", **HOUR).json()
-    assert live["points"] == [{"bucket": "2026-11-23T13", "views": 3, "events": 4, "visitors": None, "sealed": False}]
-    assert live["totals"] == {"views": 3, "events": 4, "bots": 1}  # the Googlebot hit, in no other number
-    traffic.proc.rollup(at=LATER)
-    sealed = traffic.get("/stats/series", **HOUR).json()
-    assert sealed["points"] == [{"bucket": "2026-11-23T13", "views": 3, "events": 4, "visitors": 2, "sealed": True}]
-    assert sealed["totals"] == {"views": 3, "events": 4, "bots": 1}
-    minutes = traffic.get(
-        "/stats/series", **{**HOUR, "from": "2026-11-23T13:17", "to": "2026-11-23T13:20", "granularity": "m"}
-    )
-    assert [(p["bucket"][-5:], p["views"], p["events"]) for p in minutes.json()["points"]] == [
-        ("13:17", 0, 0), ("13:18", 2, 2), ("13:19", 1, 2), ("13:20", 0, 0),
-    ]  # fmt: skip
-    assert minutes.json()["totals"] == {"views": 3, "events": 4, "bots": 1}
+def test_live_counters_until_sealed_then_the_same_exact_values(traffic: Board) -> None:
+    """What /stats/series showed, now through the engine: the bot in no number, live then sealed."""
+    minutes = {"site_id": "shop", "metrics": ["pageviews", "events"], "dimensions": ["time:minute"],
+               "date_range": ["2026-11-23T13:17:00Z", "2026-11-23T13:20:59Z"]}  # fmt: skip
+    for _ in ("live", "sealed"):
+        assert traffic.get("/api/v1/stats/aggregate", **DAY, metrics="visitors,pageviews,events").json() == {
+            "results": {"visitors": {"value": 2}, "pageviews": {"value": 3}, "events": {"value": 4}}
+        }
+        rows = query_v2(traffic, minutes)["results"]
+        assert [(r["dimensions"][0][-8:-3], *r["metrics"]) for r in rows] == [("13:18", 2, 2), ("13:19", 1, 2)]
+        traffic.proc.rollup(at=LATER)
 
 
 @pytest.mark.parametrize(
     ("filters", "views", "events"),
-    [({"event": "signup"}, 0, 1), ({"page": "/pricing"}, 3, 4), ({"device": "mobile"}, 1, 1),
-     ({"browser": "Chrome"}, 2, 3), ({"referrer": "news.example.net"}, 3, 4), ({"page": "/nowhere"}, 0, 0)],
+    [("event:name==signup", 0, 1), ("event:page==/pricing", 3, 4), ("visit:device==mobile", 1, 1),
+     ("visit:browser==Chrome", 2, 3), ("visit:referrer==news.example.net", 3, 4), ("event:page==/nowhere", 0, 0),
+     ("event:page==/pri*", 3, 4), ("visit:browser!=Chrome;event:page==/pricing", 1, 1)],
 )  # fmt: skip
-def test_series_filtered_by_one_dimension(traffic: Board, filters: dict[str, str], views: int, events: int) -> None:
-    body = traffic.get("/stats/series", **HOUR, **filters).json()
-    assert body["totals"] == {"views": views, "events": events}, body
+def test_v1_filters(traffic: Board, filters: str, views: int, events: int) -> None:
+    body = traffic.get("/api/v1/stats/aggregate", **DAY, metrics="pageviews,events", filters=filters).json()
+    assert body == {"results": {"pageviews": {"value": views}, "events": {"value": events}}}, body
 
 
-@pytest.mark.parametrize(
-    ("query", "parameter"),
-    [({"granularity": "w"}, "granularity"), ({"from": "yesterday"}, "from"), ({"to": "2026-13-01"}, "to"),
-     ({"site": ""}, "site"), ({"site": "a/b"}, "site"), ({"from": "2026-11-24", "to": "2026-11-23"}, "from"),
-     ({"from": "2026-11-01", "to": "2026-11-23", "granularity": "m"}, "from"),
-     ({"page": "/a", "event": "signup"}, "event"), ({"page": "x" * 600}, "page")],
-)  # fmt: skip
-def test_series_bad_parameters_are_400s_naming_them(board: Board, query: dict[str, str], parameter: str) -> None:
-    response = board.get("/stats/series", **{**HOUR, **query})
-    assert response.status == 400, response.body
-    assert response.json()["parameter"] == parameter and parameter in response.json()["message"]
+def test_v1_breakdown_by_each_dimension(traffic: Board) -> None:
+    def top(prop: str, **extra: str) -> list[tuple[Any, ...]]:
+        response = traffic.get("/api/v1/stats/breakdown", **DAY, property=prop, metrics="pageviews,events", **extra)
+        return [tuple(row.values()) for row in response.json()["results"]]
 
-
-def test_top_n_by_each_dimension(traffic: Board) -> None:
-    def top(by: str, **extra: str) -> list[tuple[str, int, int]]:
-        rows = traffic.get("/stats/top", **HOUR, by=by, **extra).json()["rows"]
-        return [(r["value"], r["views"], r["events"]) for r in rows]
-
-    assert top("page") == [("/pricing", 3, 4)]
-    assert top("browser") == [("Chrome", 2, 3), ("Firefox", 1, 1)]
-    assert top("device") == [("desktop", 2, 3), ("mobile", 1, 1)]
-    assert top("event") == [("pageview", 3, 3), ("signup", 0, 1)]
-    assert top("referrer") == [("news.example.net", 3, 4)]
-    assert top("browser", limit="1") == [("Chrome", 2, 3)]
-    assert [row[0] for row in top("os")] and top("utm_source") == [("news", 3, 4)]
+    assert top("event:page") == [("/pricing", 3, 4)]
+    assert top("visit:browser") == [("Chrome", 2, 3), ("Firefox", 1, 1)]
+    assert top("visit:device") == [("desktop", 2, 3), ("mobile", 1, 1)]
+    assert top("event:name") == [("pageview", 3, 3), ("signup", 0, 1)]
+    assert top("visit:referrer") == [("news.example.net", 3, 4)]
+    assert top("visit:browser", limit="1") == [("Chrome", 2, 3)]
+    assert top("visit:browser", limit="1", page="2") == [("Firefox", 1, 1)]
+    assert top("visit:os") == [("Windows", 2, 3), ("Android", 1, 1)] and top("visit:utm_source") == [("news", 3, 4)]
     traffic.proc.rollup(at=LATER)
-    rows = traffic.get("/stats/top", **HOUR, by="browser").json()["rows"]
-    assert [(r["value"], r["visitors"], r["sealed"]) for r in rows] == [("Chrome", 1, True), ("Firefox", 1, True)]
-    days = traffic.get(
-        "/stats/top", site="shop", by="page", **{"from": "2026-11-20", "to": "2026-11-23", "granularity": "d"}
-    )
-    assert [(r["value"], r["views"], r["visitors"]) for r in days.json()["rows"]] == [("/pricing", 3, None)]
+    days = traffic.get("/api/v1/stats/breakdown", **{**DAY, "period": "7d"}, property="visit:browser").json()
+    assert days["results"] == [{"browser": "Chrome", "visitors": 1}, {"browser": "Firefox", "visitors": 1}]
 
 
-@pytest.mark.parametrize(
-    ("query", "parameter"),
-    [({"by": "colour"}, "by"), ({"by": "page", "limit": "0"}, "limit"), ({"by": "page", "limit": "x"}, "limit"),
-     ({"by": "page", "from": "2026-11-01", "to": "2026-11-23T12", "granularity": "h"}, "granularity")],
-)  # fmt: skip
-def test_top_bad_parameters(board: Board, query: dict[str, str], parameter: str) -> None:
-    response = board.get("/stats/top", **{**HOUR, **query})
-    assert response.status == 400 and response.json()["parameter"] == parameter, response.body
+def query_v2(board: Board, body: dict[str, Any], token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token or board.admin_token()}", "Content-Type": "application/json"}
+    response = board.request("POST", "/api/v2/query", body=json.dumps(body).encode(), headers=headers)
+    assert response.status == 200, response.body
+    return response.json()
 
 
 def test_raw_events_newest_first_across_shards_with_a_cursor(traffic: Board) -> None:
@@ -359,16 +337,16 @@ def test_reads_stay_within_their_documented_bounds(traffic: Board) -> None:
         lambda model, params, **_: calls.append((model.name, params.get("TableName", ""))),
     )
     bearer = [("GetItem", "tally-test-auth")]  # every bearer request reads its token's record
-    day_of_minutes = {"site": "shop", "from": "2026-11-23T00:00", "to": "2026-11-23T23:59", "granularity": "m"}
-    assert len(traffic.get("/stats/series", token, **day_of_minutes).json()["points"]) == 1440
-    assert calls == bearer + [("BatchGetItem", "")] * 29  # 1,440 total rows and 1,440 sealed blobs, 100 keys a call
+    # A v1 read is its v2 query: the same reads, whichever API asks (the site read once a minute).
+    week = {"site_id": "shop", "metrics": ["visitors"], "date_range": ["2026-11-17", "2026-11-23"],
+            "dimensions": ["event:page"]}  # fmt: skip
+    query_v2(traffic, week, token)
     calls.clear()
-    assert traffic.get("/stats/series", token, **day_of_minutes, event="signup").json()["totals"]["events"] == 1
-    # Then the filter's live rows, of the buckets not ended, sealed and clean (here: all 1,440).
-    assert calls == bearer + [("BatchGetItem", "")] * 44
+    traffic.get("/api/v1/stats/breakdown", token, **{**DAY, "period": "7d"}, property="event:page")
+    v1_calls = list(calls)
     calls.clear()
-    traffic.get("/stats/top", token, site="shop", by="page", **{"from": "2026-11-20", "to": "2026-11-23T23"})
-    assert [name for name, _ in calls].count("Query") == 4 and "Scan" not in {name for name, _ in calls}
+    query_v2(traffic, week, token)
+    assert calls == v1_calls and "Scan" not in {name for name, _ in calls}
     calls.clear()
     empty_week = {"site": "shop", "from": "2026-11-01", "to": "2026-11-08"}  # nothing there: the widest call
     page = traffic.get("/stats/events", token, **empty_week).json()

@@ -18,23 +18,26 @@ from tests.support.dashboard_harness import Board, make_board
 ROUTES = [
     ("GET", "/dashboard"), ("GET", "/dashboard/login"), ("POST", "/dashboard/login"), ("POST", "/dashboard/logout"),
     ("GET", "/dashboard/static/app.js"), ("GET", "/dashboard/static/{name}"), ("GET", "/stats/sites"),
-    ("GET", "/stats/series"), ("GET", "/stats/top"), ("GET", "/stats/events"), ("GET", "/admin/health"),
+    ("GET", "/stats/events"), ("GET", "/admin/health"),
     ("GET", "/admin/dlq"), ("POST", "/admin/dlq/redrive"), ("GET", "/admin/tokens"), ("POST", "/admin/tokens"),
     ("DELETE", "/admin/tokens/{name}"), ("GET", "/dashboard/invite"),
     ("POST", "/dashboard/invite"), ("GET", "/admin/sites"), ("POST", "/admin/sites"), ("PATCH", "/admin/sites/{name}"),
     ("DELETE", "/admin/sites/{name}"), ("GET", "/admin/users"), ("POST", "/admin/users"),
     ("PATCH", "/admin/users/{name}"), ("DELETE", "/admin/users/{name}"), ("GET", "/admin/audit"),
-    ("POST", "/api/v2/query"),
+    ("POST", "/api/v2/query"), ("GET", "/api/v1/stats/aggregate"), ("GET", "/api/v1/stats/timeseries"),
+    ("GET", "/api/v1/stats/breakdown"), ("GET", "/api/v1/stats/realtime/visitors"), ("GET", "/api/v1/sites"),
     ("GET", "/api/export/csv"), ("GET", "/api/export/events"),
 ]  # fmt: skip
-PARAMETERS = ["site", "from", "to", "granularity", "by", "limit", "cursor", "name", "page", "referrer", "browser",
-              "device", "event", "code", "site_id", "date_range", "filters"]  # fmt: skip
+PARAMETERS = ["site", "from", "to", "limit", "cursor", "name", "page", "code", "site_id", "period", "date", "metrics",
+              "filters", "property", "interval", "compare", "date_range"]  # fmt: skip
 odd_text = st.one_of(
     st.text(max_size=30),
     st.text(st.characters(codec="utf-8"), max_size=30),
     st.sampled_from(["0001-01-01", "9999-12-31T23:59", "9999-12-31T23:59:59Z", "1970-01-01", "2026-11-23T13",
                      "2026-02-30", "²⁰²⁶-11-23", "shop", "../x", "m", "h", "d", "page", "os", "0", "²", "9" * 5000,
-                     "-1", "1e3", "é", "\u2028", "OTk5OS0xMi0zMVQyMzo1OQ", "%00", "<script>", "t.é.1.ü.ö"]),
+                     "-1", "1e3", "é", "\u2028", "OTk5OS0xMi0zMVQyMzo1OQ", "%00", "<script>", "t.é.1.ü.ö",
+                     "custom", "7d", "2026-11-01,2026-11-23", "0001-01-01,9999-12-31", "event:page==/a|/b*;visit:os!=x",
+                     "event:page~(", "event:props:plan", "visit:country", "visitors,bounce_rate", "previous_period"]),
 )  # fmt: skip
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | odd_text,
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(odd_text, inner, max_size=3),

@@ -8,7 +8,6 @@ import csv
 import gzip
 import io
 import json
-import random
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -21,7 +20,7 @@ from tally_export import csv_zip, records
 from tally_store.buckets import iso
 from tests.support import oracle
 from tests.support.dashboard_harness import Board, make_board
-from tests.unit.test_exactness import START, deliveries, resends, traffic
+from tests.unit.test_exactness import START, settle
 
 LATER = START + 4 * 86400  # everything sealed
 DAYS = "2026-11-22,2026-11-24"
@@ -32,11 +31,7 @@ FILTERS = [[], [["is", "visit:source", ["news"]]], [["contains", "event:page", [
 def settled(aws: None, boto: Any) -> Iterator[Board]:
     board = make_board(boto)
     board.clock[0] = LATER
-    rng = random.Random(5)
-    jobs = traffic(rng, 5, 150)
-    for batch in deliveries(rng, jobs + resends(rng, jobs)):
-        board.proc.pipeline.process(batch)
-    board.proc.rollup(at=LATER)
+    settle(board.proc, 5, 150, LATER)
     yield board
     runtime.reset()
 

@@ -209,9 +209,10 @@ def exercise_the_dashboard(stack: Stack) -> None:
     form = {"Cookie": f"tally_session={session}", "Content-Type": "application/x-www-form-urlencoded"}
     assert stack.request("POST", "/dashboard/logout", body=f"csrf={csrf}".encode(), headers=form).status == 303
     auth = {"Authorization": f"Bearer {token}"}
-    hour = {"site": "shop", "from": "2026-11-23T13", "to": "2026-11-23T14", "granularity": "h"}
-    reads = [("/stats/sites", None), ("/stats/series", hour), ("/stats/top", {**hour, "by": "page"}),
-             ("/stats/events", {"site": "shop"}), ("/admin/health", None), ("/admin/dlq", None)]  # fmt: skip
+    day = {"site_id": "shop", "period": "day", "date": "2026-11-23"}
+    reads = [("/stats/sites", None), ("/api/v1/stats/aggregate", day),
+             ("/api/v1/stats/breakdown", {**day, "property": "event:page"}), ("/stats/events", {"site": "shop"}),
+             ("/admin/health", None), ("/admin/dlq", None)]  # fmt: skip
     for path, query in reads:
         response = stack.get(path, headers=auth, query=query)
         assert response.status == 200, (path, response.body)

@@ -4,7 +4,6 @@ and response shape, 400s naming the field (and the raw-scan bound), and corpus q
 HTTP equal to the oracle's answers."""
 
 import json
-import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,7 @@ from dashboard import runtime
 from tests.support import query_corpus
 from tests.support.dashboard_harness import Board, make_board, mint_token
 from tests.support.jobs import tally_job
-from tests.unit.test_exactness import START, deliveries, resends, traffic
+from tests.unit.test_exactness import START, settle
 
 LATER = START + 4 * 86400  # everything sealed
 DAY = ["2026-11-23", "2026-11-23"]
@@ -30,11 +29,7 @@ def board(aws: None, boto: Any) -> Iterator[Board]:
 
 @pytest.fixture
 def settled(board: Board) -> Board:
-    rng = random.Random(3)
-    jobs = traffic(rng, 3, 120)
-    for batch in deliveries(rng, jobs + resends(rng, jobs)):
-        board.proc.pipeline.process(batch)
-    board.proc.rollup(at=LATER)
+    settle(board.proc, 3, 120, LATER)
     return board
 
 

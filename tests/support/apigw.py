@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-DASHBOARD_PATHS = ("/dashboard/", "/stats/", "/admin/", "/api/v2/", "/api/export/")
+DASHBOARD_PATHS = ("/dashboard/", "/stats/", "/admin/", "/api/v1/", "/api/v2/", "/api/export/")
 
 
 def app_for(path: str) -> Any:

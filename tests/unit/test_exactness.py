@@ -83,6 +83,17 @@ def deliveries(rng: random.Random, jobs: list[str]) -> list[list[str]]:
     return everything
 
 
+def settle(proc: Processor, seed: int, count: int, at: float) -> Processor:
+    """``count`` jobs of seeded traffic and their resends, delivered as deliveries() does, then
+    every bucket rolled up at ``at`` (the read side's tests start from this)."""
+    rng = random.Random(seed)
+    jobs = traffic(rng, seed, count)
+    for batch in deliveries(rng, jobs + resends(rng, jobs)):
+        proc.pipeline.process(batch)
+    proc.rollup(at=at)
+    return proc
+
+
 def check(proc: Processor, seed: int) -> None:
     rng = random.Random(seed)
     moments = sorted(rng.uniform(START, START + SPAN + 3600) for _ in range(rng.randint(0, 4)))

@@ -3,26 +3,19 @@ test_exactness.py (redeliveries, client resends, late batches, bots, visits acro
 midnight): every corpus query (tests/support/query_corpus.py) in three time zones, on the
 in-memory store and on SQLite. tests/functional/test_query_dynamodb.py runs it on moto."""
 
-import random
 from typing import Any
 
 import pytest
 
 from tests.support import query_corpus
 from tests.support.processor_harness import make_processor, sqlite_processor
-from tests.unit.test_exactness import START, deliveries, resends, traffic
+from tests.unit.test_exactness import START, settle
 
 LATER = START + 4 * 86400  # everything sealed
 
 
 def settled(make: Any, seed: int) -> Any:
-    proc = make()
-    rng = random.Random(seed)
-    jobs = traffic(rng, seed, 120)
-    for batch in deliveries(rng, jobs + resends(rng, jobs)):
-        proc.pipeline.process(batch)
-    proc.rollup(at=LATER)
-    return proc
+    return settle(make(), seed, 120, LATER)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
