@@ -1,7 +1,7 @@
 """The rollup's work per event, its CPU per minute of traffic, and how it divides over workers,
 beside the rollup as it was before the store seam, measured in the same run.
 
-    python -m bench.rollup [--sites 4] [--rate 5] [--minutes 75] [--baseline 6f86936] [--quick]
+    python -m bench.rollup [--sites 4] [--rate 5] [--minutes 75] [--baseline 6f86936] [--quick] [--export]
 
 SITES sites, each sending RATE events/s, over MINUTES simulated minutes (from midnight, so
 hours close and the day fills), against bench/fake_dynamodb.py storing the tables and answering
@@ -10,6 +10,8 @@ to the other. After each simulated minute one rollup run: K workers take the pla
 from one queue, as rollup_worker functions take them from the rollup queue. The baseline is the
 same driver run in a copy of the tree at ``--baseline`` (git archive), whose rollup was one
 sequential function. Prints one line per figure; writes bench/results/rollup.json.
+``--export`` instead compares one worker without and with the hourly export (tally_export, to
+files in a temp dir: the CPU of the lines and the gzip; an S3 PUT per site-hour is not in it).
 """
 
 import argparse
@@ -29,11 +31,12 @@ BASELINE = "6f86936"
 TARGET = 5000.0  # events/s of traffic one worker keeps up with on one core
 
 
-def run(tree: Path, sites: int, rate: float, minutes: int, workers: int) -> dict[str, Any]:
+def run(tree: Path, sites: int, rate: float, minutes: int, workers: int, export: str = "") -> dict[str, Any]:
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
     url, server = serve_in_child(0.005, set(cores[1:]) or None, storing=True)
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in ("TALLY_EXPORT_DIR", "TALLY_EXPORT_BUCKET")},
+        **({"TALLY_EXPORT_DIR": export} if export else {}),
         "PYTHONPATH": str(tree),
         "AWS_ENDPOINT_URL": url,
         "AWS_ACCESS_KEY_ID": "bench",
@@ -95,8 +98,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--minutes", type=int, default=75, help="simulated minutes (past the first hour)")
     parser.add_argument("--baseline", default=BASELINE, help="the commit to compare with ('' for none)")
     parser.add_argument("--quick", action="store_true", help="2 sites x 10 events/s, 20 minutes")
+    parser.add_argument("--export", action="store_true", help="one worker without and with the hourly export")
     args = parser.parse_args(argv)
     sites, rate, minutes = (2, 10.0, 20) if args.quick else (args.sites, args.rate, args.minutes)
+    if args.export:
+        return compare_export(sites, rate, minutes)
     results: dict[str, Any] = {"current": {}, "baseline": None}
     for workers in (1, 2, 4):
         results["current"][workers] = result = run(ROOT, sites, rate, minutes, workers)
@@ -121,6 +127,28 @@ def main(argv: list[str]) -> int:
         "stored_bytes_per_event": kept,
     }
     (out / "rollup.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def compare_export(sites: int, rate: float, minutes: int) -> int:
+    """The rollup's whole CPU (steady runs and the final ones, where the hours of a short run
+    seal) per event, without and with the export, in the same run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = run(ROOT, sites, rate, minutes, 1)
+        exported = run(ROOT, sites, rate, minutes, 1, export=tmp)
+        files = sorted(Path(tmp).rglob("*.ndjson.gz"))
+        size = sum(f.stat().st_size for f in files)
+    per_event = {}
+    for name, result in (("without export", plain), ("with export", exported)):
+        per_event[name] = (result["cpu_s"] + result["final_cpu_s"]) / result["events"] * 1e6
+        reads = (result["events_read"] + result["final_events_read"]) / result["events"]
+        print(f"rollup {name}: {result['events']:,} events, raw reads per event {reads:.2f}, "
+              f"CPU per event {per_event[name]:.1f} us")  # fmt: skip
+    ratio = per_event["with export"] / per_event["without export"]
+    print(
+        f"export: {len(files)} files, {size / exported['events']:.1f} bytes per event gzipped; "
+        f"CPU with/without: {ratio:.2f}x (+{per_event['with export'] - per_event['without export']:.1f} us an event)"
+    )
     return 0
 
 

@@ -42,11 +42,14 @@ def build_rollup(clock: "Callable[[], float]" = time.time) -> "Rollup":
     import tally_store
     from tally_aggregates.rollup import Rollup
     from tally_contract import sites as site_stores
+    from tally_export import base as export_sink
 
     from .request_job import SiteSettings, declared
 
     sites = SiteSettings(site_stores.from_environment().by_id)  # local mode: TALLY_STORE_URL's sites
-    return Rollup(tally_store.from_environment(), declared=lambda site: declared(sites, site), clock=clock)
+    export = export_sink.from_environment()  # TALLY_EXPORT_BUCKET (S3), TALLY_EXPORT_DIR, or none
+    return Rollup(tally_store.from_environment(), declared=lambda site: declared(sites, site), clock=clock,
+                  export=export)  # fmt: skip
 
 
 def reset() -> None:

@@ -14,18 +14,26 @@ stays dirty for the next run (docs/data-model.md, "Exactness").
 
 ``plan`` is the scheduler's half (what to seal now, fresh buckets first, bounded); ``roll`` is a
 worker's (one bucket). ``run`` does both in one process.
+
+With an ``export`` sink (tally_export), sealing an hour also writes the hour's file: the events
+the hour counts, streamed from the same reads, before the hour is marked clean (an upload that
+fails leaves it dirty, to be exported again: docs/export.md).
 """
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tally_store import buckets
-from tally_store.base import TOTAL, Bucket, CounterUpdate, Store
+from tally_store.base import TOTAL, Bucket, CounterUpdate, Event, Store
 
 from . import resends, rows, summary
 from .counters import rows_of
 from .declared import BucketRows, Declared
+
+if TYPE_CHECKING:
+    from tally_export.base import Sink
 
 GRACE = 60.0  # a bucket is sealed this long after its end: events still on their way land first
 FRESH = 3 * 3600.0  # buckets that ended within this long are sealed first, newest first
@@ -43,6 +51,7 @@ class RollupReport:
     events_read: int = 0
     summaries_read: int = 0
     packs_removed: int = 0  # stored copies whose every event another copy holds (redeliveries)
+    exported: int = 0  # hours written to the export sink (each, whole, before it was marked clean)
     oldest_unsealed: float = 0.0  # seconds the oldest unsealed bucket has been due (its end and the grace past)
 
 
@@ -55,6 +64,7 @@ class Rollup:
         grace: float = GRACE,
         clock: Callable[[], float] = time.time,
         limit: int = LIMIT,
+        export: "Sink | None" = None,
     ) -> None:
         self.store = store
         # A site's goals and property keys (cached by the caller); None: a deleted site.
@@ -62,6 +72,7 @@ class Rollup:
         self.grace = grace
         self.clock = clock
         self.limit = limit
+        self.export = export  # None: no hourly files
 
     def run(self) -> RollupReport:
         """One pass: what can be sealed now (a minute this pass, its hour the next, ...)."""
@@ -149,13 +160,32 @@ class Rollup:
 
     def _hour(self, hour: Bucket, version: int, now: float, report: RollupReport) -> summary.Summary:
         """An hour from its raw events, a minute at a time (memory stays the hour's visitors,
-        not its events): each event's second read. Later copies of an event id (resends.py)
-        are left out here and marked for their minute, which is then sealed again."""
+        not its events): each event's second read. With an export, the events it keeps flow on
+        into the hour's file as they are read (one piece of compressed bytes held at a time)."""
+        derived = summary.Summary()
+        kept = self._hour_events(hour, version, now, report, derived)
+        if self.export is None:
+            for _ in kept:
+                pass
+            return derived
+        from tally_export import records
+        from tally_export.base import ExportError
+
+        self.export.put_hour(hour.site, hour.id, records.gzipped(kept))
+        if next(kept, None) is not None:
+            raise ExportError(f"export of {hour}: the sink stopped before the hour's last event")
+        report.exported += 1
+        return derived
+
+    def _hour_events(self, hour: Bucket, version: int, now: float, report: RollupReport,
+                     derived: summary.Summary) -> Iterator[Event]:  # fmt: skip
+        """The events the hour counts, minute by minute, adding each minute to ``derived``.
+        Later copies of an event id (resends.py) are left out here and marked for their minute,
+        which is then sealed again."""
         before = buckets.around(hour, -resends.LOOKBACK_HOURS, 0)
         seen = set().union(*(resends.decode(blob) for blob in self.store.blobs(before, resends.IDS).values()))
         minutes = buckets.children(hour)
         held = {b: resends.decode(blob) for b, blob in self.store.blobs(minutes, resends.EXCLUDED).items()}
-        derived = summary.Summary()
         for minute in minutes:
             read = self.store.read_events(minute.site, *buckets.time_range(minute))
             report.events_read += len(read.events)
@@ -168,7 +198,7 @@ class Rollup:
             part.ids = [event["event_id"] for event in read.events]
             seen.update(part.ids)
             summary.absorb(derived, part)
-        return derived
+            yield from kept
 
     def _keep_ids(self, hour: Bucket, derived: summary.Summary, version: int, now: float) -> None:
         """Keep the hour's ids for the next 24 hours' derivations; when they changed, the hours

@@ -50,6 +50,7 @@ class LocalState:
     endpoint_url: str = ""  # the AWS emulator's (--aws-emulator), else none
     region: str = "us-east-1"
     dlq_url: str = ""
+    export_dir: str = ""  # where the rollup writes the hourly export files (docs/export.md)
 
     @property
     def backend(self) -> str:

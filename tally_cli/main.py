@@ -17,6 +17,7 @@ COMMANDS = {
     "sites": "tally_cli.commands.sites:sites",
     "stats": "tally_cli.commands.stats:stats",
     "export": "tally_cli.commands.export:export",
+    "query": "tally_cli.commands.query:query",
     "queue": "tally_cli.commands.queue:queue",
     "rollup": "tally_cli.commands.rollup:rollup",
     "store": "tally_cli.commands.store:store",

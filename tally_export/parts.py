@@ -21,15 +21,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from tally_aggregates import resends
 from tally_aggregates.declared import Declared
 from tally_contract.errors import TallyError
-from tally_query.reading import Reader
 from tally_store import buckets
 from tally_store.base import Bucket, Event, Store
 
 from . import records
+
+if (
+    TYPE_CHECKING
+):  # imported when a part is read: the ingest zip ships tally_export (the rollup's hourly export), not tally_query
+    from tally_query.reading import Reader
 
 PART_BYTES = 4 * 2**20  # gzipped; base64 makes 5.4 MB of it, under Lambda's 6 MB response
 PART_HOURS = 24  # hours holding events read per part
@@ -116,6 +121,8 @@ def part(store: Store, site: str, window: tuple[datetime, datetime], at: Positio
     first = datetime.strptime(at.hour, "%Y-%m-%dT%H").replace(tzinfo=UTC) if at else _floor(start)
     looked = [Bucket(site, "h", (first + HOUR * i).strftime("%Y-%m-%dT%H")) for i in range(SPAN_HOURS)
               if first + HOUR * i < end]  # fmt: skip
+    from tally_query.reading import Reader
+
     reader = Reader(store, site, Declared((), ()), clock)
     _prime(reader, looked[0])
     walk = _Walk(reader, (buckets.iso(start), buckets.iso(end)), at, part_bytes)
@@ -132,7 +139,7 @@ def part(store: Store, site: str, window: tuple[datetime, datetime], at: Positio
 class _Walk:
     """The events a part writes, hour by hour, until a bound: where it stopped is ``stopped``."""
 
-    def __init__(self, reader: Reader, bounds: tuple[str, str], at: Position | None, part_bytes: int) -> None:
+    def __init__(self, reader: "Reader", bounds: tuple[str, str], at: Position | None, part_bytes: int) -> None:
         self.reader, self.bounds, self.at = reader, bounds, at
         self.budget = part_bytes - min(CHUNK, part_bytes // 8) - min(SLACK, part_bytes // 4)
         self.emitted = self.count = self.hours_read = 0
@@ -159,7 +166,7 @@ class _Walk:
                 after = _place(event)
 
 
-def _with_events(reader: Reader, hours: list[Bucket], clock: Callable[[], float]) -> list[Bucket]:
+def _with_events(reader: "Reader", hours: list[Bucket], clock: Callable[[], float]) -> list[Bucket]:
     """The hours that hold events: those with a total row (one batched read). Hour rows are kept
     KEEP_SECONDS["h"]; older hours are read whatever they hold."""
     kept_since = clock() - buckets.KEEP_SECONDS["h"] + 86400
@@ -168,7 +175,7 @@ def _with_events(reader: Reader, hours: list[Bucket], clock: Callable[[], float]
     return [h for h in hours if h in recent or h in old]
 
 
-def _prime(reader: Reader, hour: Bucket) -> None:
+def _prime(reader: "Reader", hour: Bucket) -> None:
     """Read the ids of the 24 hours before ``hour`` into the reader: an hour the rollup has not
     sealed yet has no ``ids`` blob, so its events are read for them."""
     before = buckets.around(hour, -resends.LOOKBACK_HOURS, 0)

@@ -1,11 +1,15 @@
 """``tally rollup``: seal the aggregates now instead of waiting for the schedule."""
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import click
 
-from ..config import target
+from ..config import Target, target
 from ..errors import translated
+
+if TYPE_CHECKING:
+    from tally_export.base import Sink
 
 
 @click.command()
@@ -13,8 +17,15 @@ from ..errors import translated
 @click.option(
     "--store", "store_url", metavar="URL", help="A store by URL instead: sqlite://<path>, dynamodb://<stage>."
 )
-def rollup(stage: str | None, store_url: str | None) -> None:
+@click.option("--export/--no-export", default=True, show_default=True,
+              help="Write each hour sealed to the export, as the scheduled rollup does (docs/export.md).")  # fmt: skip
+def rollup(stage: str | None, store_url: str | None, export: bool) -> None:
     """Seal every dirty aggregate bucket now: minutes from raw events, then their hours and days.
+
+    Each hour sealed is exported as the scheduled rollup exports it: to the local pipeline's
+    export directory, to the stage's bucket (tally-<stage>-export), or where TALLY_EXPORT_BUCKET
+    or TALLY_EXPORT_DIR say. --no-export seals without (those hours then have no file until
+    they are sealed again).
 
     \b
       tally rollup
@@ -27,6 +38,7 @@ def rollup(stage: str | None, store_url: str | None) -> None:
     from tally_contract.sites import open_sites
 
     with translated("rollup"):
+        where = None
         if store_url:
             scheme, _, rest = store_url.partition("://")
             store = tally_store.from_url(store_url)
@@ -36,6 +48,23 @@ def rollup(stage: str | None, store_url: str | None) -> None:
             store, sites = where.store(), where.sites()
         # The sites' goals and counted properties are rows of the seal, as the scheduled rollup's.
         settings = SiteSettings(sites.by_id)
-        report = Rollup(store, declared=lambda site: declared(settings, site)).settle()
+        sink = _export(where, store_url) if export else None
+        report = Rollup(store, declared=lambda site: declared(settings, site), export=sink).settle()
     fields = dataclasses.asdict(report)
     click.echo("  ".join(f"{name.replace('_', ' ')} {value}" for name, value in fields.items()))
+
+
+def _export(where: Target | None, store_url: str | None) -> "Sink | None":
+    from tally_export import base
+    from tally_export.files import FileSink
+    from tally_export.s3 import S3Sink
+
+    named = base.from_environment()
+    if named is not None:
+        return named
+    if where is None:  # --store: DynamoDB's stage has its bucket; a SQLite file has no export of its own
+        scheme, _, rest = (store_url or "").partition("://")
+        return S3Sink(f"tally-{rest}-export") if scheme == "dynamodb" else None
+    if where.local is not None:
+        return FileSink(where.local.export_dir) if where.local.export_dir else None
+    return S3Sink(f"tally-{where.stage}-export")

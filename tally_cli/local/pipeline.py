@@ -88,7 +88,7 @@ class LocalPipeline:
             pid=os.getpid(), api_url=self.http.base_url, stage=self.options.stage, queue_url=home.queue_url,
             store_url=home.store_url, site_id=creds.site.site_id, write_key=creds.site.write_key,
             secret_key=creds.secret_key, admin_password=creds.admin_password, endpoint_url=home.endpoint_url,
-            dlq_url=home.dlq_url,
+            dlq_url=home.dlq_url, export_dir=os.environ["TALLY_EXPORT_DIR"],
         )  # fmt: skip
         self.state.write()
         return self.state
@@ -136,6 +136,8 @@ class LocalPipeline:
         )
         if home.store_url:
             os.environ["TALLY_STORE_URL"] = home.store_url
+        # The hourly export as files (docs/export.md), what `tally query` reads.
+        os.environ["TALLY_EXPORT_DIR"] = str(Path(self.options.data_dir) / "export")
         if self.options.log_format == "text":
             # EMF lines per request and per batch are for machines (--log-format json).
             os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

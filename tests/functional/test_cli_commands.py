@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from tally_cli.main import COMMANDS, cli
+from tally_export import records
 from tests.support.cli_harness import assert_one_line_error, isolated, run
 from tests.support.infra import create_queues, create_table
 
@@ -153,7 +154,7 @@ def test_queue_status_bad_input(aws: None) -> None:
 
 
 # -- rollup ---------------------------------------------------------------------------------
-def test_rollup_seals_a_closed_bucket(tables: Any) -> None:
+def test_rollup_seals_a_closed_bucket_and_exports_its_hour(tables: Any, boto: Any) -> None:
     from tally_store.base import TOTAL, Bucket, CounterUpdate
     from tally_store.dynamodb import DynamoDBStore
 
@@ -164,11 +165,30 @@ def test_rollup_seals_a_closed_bucket(tables: Any) -> None:
     assert store.write_events([(event, 30)], 1_795_440_000).wait() == []
     store.add_counters([CounterUpdate(minute, TOTAL, {"pv": 2}, mark=True)], 0)  # counted twice live
 
+    s3 = boto.client("s3")
+    assert_one_line_error(run("rollup", "--stage", STAGE), "rollup: s3 put_object: NoSuchBucket")  # no bucket
+    assert store.bucket_state(Bucket("shop", "h", "2026-11-23T13")).dirty, "the hour waits for its export"
+    s3.create_bucket(Bucket=f"tally-{STAGE}-export")
     result = run("rollup", "--stage", STAGE)
     assert result.exit_code == 0, result.output
-    assert "sealed 3" in result.output  # the minute, then its hour, then its day
+    assert "sealed 2" in result.output  # the hour (its minute sealed in the failed run), then its day
     total = store.counts([(minute, TOTAL)])[(minute, TOTAL)]
     assert total.sealed is not None and total.sealed["pv"] == 1 and not total.state.dirty
+    key = "events/site=shop/date=2026-11-23/hour=13/shop-2026-11-23T13.ndjson.gz"
+    exported = records.read(s3.get_object(Bucket=f"tally-{STAGE}-export", Key=key)["Body"].read())
+    assert [line["event_id"] for line in exported] == ["e1"]
+
+
+def test_rollup_without_export(tables: Any) -> None:
+    from tally_store.base import TOTAL, Bucket, CounterUpdate
+    from tally_store.dynamodb import DynamoDBStore
+
+    store = DynamoDBStore(f"tally-{STAGE}-events", f"tally-{STAGE}-aggregates")
+    event = {"event_id": "e1", "site": "shop", "name": "pageview", "event_time": "2026-11-23T13:20:05.000Z"}
+    assert store.write_events([(event, 30)], 1_795_440_000).wait() == []
+    store.add_counters([CounterUpdate(Bucket("shop", "m", "2026-11-23T13:20"), TOTAL, {"pv": 1}, mark=True)], 0)
+    result = run("rollup", "--store", f"dynamodb://{STAGE}", "--no-export")  # the stage has no bucket: none tried
+    assert result.exit_code == 0 and "sealed 3" in result.output, result.output
 
 
 def test_rollup_bad_input(aws: None) -> None:

@@ -54,8 +54,30 @@ def test_policies_name_no_wildcard_beyond_log_streams() -> None:
                     continue  # logs: test_each_function_logs_only_to_its_own_log_group
                 for resource in resources:
                     name = resource.rsplit(":", 1)[-1]
+                    if resource.startswith("arn:aws:s3:::"):  # objects under one prefix of a named bucket
+                        bucket, _, keys = resource.removeprefix("arn:aws:s3:::").partition("/")
+                        assert (bucket, keys) == (f"tally-{stage}-export", "events/*"), (stage, function, resource)
+                        continue
                     named = f"tally-{stage}-" in name or name.startswith(f"parameter/tally/{stage}/")
                     assert "*" not in name and named, (stage, function, sid, resource)
+
+
+def test_only_the_rollup_worker_writes_exports_and_only_export_files() -> None:
+    """One S3 grant in all: the rollup worker may put objects under events/ of its stage's export
+    bucket; it can neither read them back, list, delete, nor write anywhere else."""
+    for stage in iam_audit.STAGES:
+        grants = {(function, action, resource) for function in iam_audit.FUNCTIONS
+                  for _, actions, resources in iam_audit.statements(iam_audit.policy(function, stage))
+                  for action in actions for resource in resources if action.startswith("s3:")}  # fmt: skip
+        assert grants == {("rollup_worker", "s3:PutObject", f"arn:aws:s3:::tally-{stage}-export/events/*")}
+        worker = iam_audit.policy("rollup_worker", stage)
+        bucket = f"arn:aws:s3:::tally-{stage}-export"
+        assert iam_audit.allowed(worker, "s3:PutObject", f"{bucket}/events/site=shop/date=2026-11-23/hour=13/x.gz")
+        for action, arn in [("s3:GetObject", f"{bucket}/events/x"), ("s3:DeleteObject", f"{bucket}/events/x"),
+                            ("s3:ListBucket", bucket), ("s3:PutObject", f"{bucket}/other/x"),
+                            ("s3:PutObject", f"arn:aws:s3:::tally-{stage}-exports/events/x"),
+                            ("s3:PutBucketPolicy", bucket)]:  # fmt: skip
+            assert not iam_audit.allowed(worker, action, arn), (stage, action, arn)
 
 
 def test_each_function_logs_only_to_its_own_log_group() -> None:

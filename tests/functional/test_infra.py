@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tally_export import records
 from tests.support.iam_audit import CONFIG, STAGES
 from tests.support.infra import TEMPLATE
 from tests.support.stack import Stack, deployed, stage_environment
@@ -58,6 +59,28 @@ def test_tables_are_on_demand_recoverable_encrypted_and_expire() -> None:
     # Sessions and login backoff expire too; pk/sk leave room for users and API tokens.
     assert tables["AuthTable"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert [k["AttributeName"] for k in tables["AuthTable"]["KeySchema"]] == ["pk", "sk"]
+
+
+def test_the_export_bucket_is_private_encrypted_tls_only_and_expires() -> None:
+    bucket = R["ExportBucket"]["Properties"]
+    assert bucket["BucketName"] == {"Fn::Sub": "tally-${Stage}-export"}
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    expire = rules["expire-exports"]
+    assert expire["ExpirationInDays"] == {"Ref": "ExportRetentionDays"} and expire["Status"] == "Enabled"
+    assert expire["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    (statement,) = R["ExportBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert R["ExportBucketPolicy"]["Properties"]["Bucket"] == {"Ref": "ExportBucket"}
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", "s3:*")
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert statement["Resource"] == [{"Fn::GetAtt": ["ExportBucket", "Arn"]}, {"Fn::Sub": "${ExportBucket.Arn}/*"}]
+    for stage in STAGES:  # the rollup worker exports to its stage's bucket; no other function knows it
+        functions = CONFIG["stages"][stage]["lambda_functions"]
+        assert functions["rollup_worker"]["environment_variables"] == {"TALLY_EXPORT_BUCKET": f"tally-{stage}-export"}
+        assert "TALLY_EXPORT_BUCKET" not in CONFIG["stages"][stage]["environment_variables"]
 
 
 def test_every_alarm_pages_the_topic_and_the_email_is_optional() -> None:
@@ -149,6 +172,12 @@ def test_ingest_to_rollup_against_the_stack(stage: str, monkeypatch: pytest.Monk
         assert report["events_read"] == 21, "each event read by its minute..."
         stack.rollup()
         assert stack.rollup_work()["events_read"] == 21, "...and by its hour"
+        # ...which the worker exported to the stage's bucket, whole, as it sealed it.
+        s3 = stack.client("s3")
+        (found,) = s3.list_objects_v2(Bucket=stack.outputs["ExportBucketName"])["Contents"]
+        assert found["Key"].startswith("events/site=shop/date=") and found["Key"].endswith(".ndjson.gz")
+        blob = s3.get_object(Bucket=stack.outputs["ExportBucketName"], Key=found["Key"])["Body"].read()
+        assert sorted(line["event_id"] for line in records.read(blob)) == sorted(e["event_id"] for e in stored)
         stack.rollup()
         days = stack.rollup_work()
         assert days["events_read"] == 0 and days["summaries_read"] > 0, "a day derives from its hours' summaries"

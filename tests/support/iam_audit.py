@@ -40,6 +40,10 @@ _ACTION_OF = {
     "sqs:SendMessageBatch": "sqs:SendMessage",
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    # A multipart upload's steps are authorised by s3:PutObject.
+    "s3:CreateMultipartUpload": "s3:PutObject",
+    "s3:UploadPart": "s3:PutObject",
+    "s3:CompleteMultipartUpload": "s3:PutObject",
 }
 # botocore's signing name -> IAM's action prefix, where they differ.
 _IAM_PREFIX = {"monitoring": "cloudwatch"}
@@ -66,7 +70,10 @@ class Call:
 
 
 def _split_name(arn: str) -> tuple[str, str, str]:
-    """ARN prefix, separator, and the resource name (tables keep their /index/... suffix)."""
+    """ARN prefix, separator, and the resource name (tables keep their /index/... suffix, S3
+    objects their key)."""
+    if arn.startswith("arn:aws:s3:::"):
+        return "arn:aws:s3:::", "", arn.removeprefix("arn:aws:s3:::")
     if ":table/" in arn:
         prefix, _, name = arn.partition(":table/")
         return prefix, ":table/", name
@@ -105,6 +112,8 @@ def resource_arns(service: str, region: str, params: dict[str, Any]) -> Iterator
         index = f"/index/{params['IndexName']}" if params.get("IndexName") else ""
         for table in tables:
             yield f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}{index}"
+    elif service == "s3" and "Bucket" in params:  # an object, or the bucket itself
+        yield f"arn:aws:s3:::{params['Bucket']}" + (f"/{params['Key']}" if "Key" in params else "")
     elif service == "ssm" and "Name" in params:
         yield f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{params['Name']}"
     else:

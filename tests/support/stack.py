@@ -107,12 +107,15 @@ def _context(name: str) -> LambdaContext:
 
 
 def stage_environment(stage: str) -> dict[str, str]:
-    """Both apps' environment for the stage (one process runs both here): a name both set must
-    have one value."""
+    """Both apps' environment for the stage, with what single functions add (one process runs
+    them all here): a name set twice must have one value."""
     merged: dict[str, str] = {}
     for config in CONFIGS.values():
-        for name, value in config["stages"][stage]["environment_variables"].items():
-            assert merged.setdefault(name, value) == value, f"{name} differs between the apps' {stage} stages"
+        settings = config["stages"][stage]
+        functions = [f.get("environment_variables", {}) for f in settings.get("lambda_functions", {}).values()]
+        for variables in (settings["environment_variables"], *functions):
+            for name, value in variables.items():
+                assert merged.setdefault(name, value) == value, f"{name} differs between the {stage} functions"
     return merged
 
 
