@@ -12,9 +12,9 @@ import pytest
 
 from tally_export import parts, records
 from tally_store.dynamodb import DynamoDBStore
+from tests.functional.test_export_parts import event, totals
 from tests.support.cli_harness import assert_one_line_error, isolated, run
 from tests.support.infra import create_table
-from tests.functional.test_export_parts import event, totals
 
 __all__ = ["isolated"]
 STAGE = "t"
