@@ -5,7 +5,8 @@ Deleting a site replaces it by its tombstone (tally_contract.sites.Deletion): it
 finds nothing at once (the ingest's cache keeps it for up to a minute), processors drop its
 queued events and the rollup leaves its buckets alone once their cached settings say so. The
 purge walks the stored data (the store's ``delete_site``) and is done when a walk that started
-at least GRACE after the deletion has ended: by then no processor holds the site's old
+at least GRACE after the deletion has ended (a walk: the store's items, then the site's
+exported hourly files when there is an export, tally_export): by then no processor holds the site's old
 settings (cached 5 minutes), no batch that read them still runs (60 s) and no rollup worker
 still seals one of its buckets (120 s), so nothing of the site is written after that walk's
 start. The first walk starts at once and removes the bulk; the last one waits for the grace.
@@ -16,12 +17,17 @@ every step, so a run cut short loses a step at most.
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tally_contract.sites import Deletion, Site
 from tally_store.base import Store
 
+if TYPE_CHECKING:
+    from tally_export.base import Sink
+
 GRACE = 600.0
+EXPORTS = "exports"  # a walk's position once the store's items are gone: the exported files'
+
 BUDGET = 40.0  # seconds a run works (the function's timeout is 60 s)
 
 
@@ -41,6 +47,7 @@ class Report:
 def run(
     sites: Deletions,
     store: Store,
+    exports: "Sink | None" = None,
     *,
     clock: Callable[[], float] = time.time,
     budget: float = BUDGET,
@@ -54,7 +61,7 @@ def run(
         report.pending += 1
         more = True
         while more and monotonic() < stop:
-            advanced, more = step(store, deletion, clock())
+            advanced, more = step(store, deletion, clock(), exports)
             report.removed += advanced.removed - deletion.removed
             if advanced != deletion:
                 sites.save_deletion(advanced)
@@ -64,7 +71,7 @@ def run(
     return report
 
 
-def step(store: Store, deletion: Deletion, now: float) -> tuple[Deletion, bool]:
+def step(store: Store, deletion: Deletion, now: float, exports: "Sink | None" = None) -> tuple[Deletion, bool]:
     """One step of a deletion, and whether another may follow now."""
     due = deletion.deleted_at + GRACE
     if deletion.resume is None and deletion.walk_started is not None:  # a walk has ended
@@ -74,11 +81,20 @@ def step(store: Store, deletion: Deletion, now: float) -> tuple[Deletion, bool]:
             return deletion, False  # the last walk waits for the grace
         deletion = replace(deletion, walk_started=None)
     started = now if deletion.walk_started is None else deletion.walk_started
-    removed, resume = store.delete_site(deletion.site_id, deletion.resume)
+    removed, resume = _walk(store, exports, deletion.site_id, deletion.resume)
     return replace(deletion, walk_started=started, resume=resume, removed=deletion.removed + removed), True
 
 
-_built: tuple[Deletions, Store] | None = None
+def _walk(store: Store, exports: "Sink | None", site: str, resume: str | None) -> tuple[int, str | None]:
+    if resume != EXPORTS:
+        removed, resume = store.delete_site(site, resume)
+        return removed, EXPORTS if resume is None and exports is not None else resume
+    assert exports is not None  # a walk at EXPORTS began with an export
+    removed, more = exports.delete_site(site)
+    return removed, EXPORTS if more else None
+
+
+_built: "tuple[Deletions, Store, Sink | None] | None" = None
 
 
 def run_scheduled() -> dict[str, Any]:
@@ -90,17 +106,19 @@ def run_scheduled() -> dict[str, Any]:
     return asdict(run(*_built))
 
 
-def from_environment() -> tuple[Deletions, Store]:
-    """The sites and the store: local mode's SQLite file (TALLY_STORE_URL), else DynamoDB."""
+def from_environment() -> "tuple[Deletions, Store, Sink | None]":
+    """The sites and the store: local mode's SQLite file (TALLY_STORE_URL), else DynamoDB; the
+    exported files (TALLY_EXPORT_BUCKET or TALLY_EXPORT_DIR), if any."""
     import os
     from typing import cast
 
+    import tally_export.base
     import tally_store
     from tally_contract.sites import open_sites
 
     url = os.environ.get("TALLY_STORE_URL", "")
     sites = cast(Deletions, open_sites(url, os.environ.get("TALLY_SITES_TABLE", "")))
-    return sites, tally_store.from_url(url) if url else _dynamodb()
+    return sites, tally_store.from_url(url) if url else _dynamodb(), tally_export.base.from_environment()
 
 
 def _dynamodb() -> Store:

@@ -30,10 +30,18 @@ class Sink(Protocol):
         ``site``'s hour ``hour_id`` (``2026-11-23T13``), replacing it whole; return only once
         it is durable, raise ExportError otherwise."""
 
+    def delete_site(self, site: str) -> tuple[int, bool]:
+        """Delete up to a bounded batch of ``site``'s files (a deleted site's purge): how many
+        went, and whether more remain."""
+
 
 def key(site: str, hour_id: str) -> str:
     date, hour = hour_id[:10], hour_id[11:13]
-    return f"{PREFIX}/site={site}/date={date}/hour={hour}/{site}-{hour_id}{SUFFIX}"
+    return f"{site_prefix(site)}date={date}/hour={hour}/{site}-{hour_id}{SUFFIX}"
+
+
+def site_prefix(site: str) -> str:
+    return f"{PREFIX}/site={site}/"
 
 
 def from_environment() -> Sink | None:

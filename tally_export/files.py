@@ -7,11 +7,12 @@ which no ``*.ndjson.gz`` glob reads) and the hour dirty, to be written again.
 """
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from .base import ExportError, key
+from .base import ExportError, key, site_prefix
 
 
 class FileSink:
@@ -20,6 +21,17 @@ class FileSink:
 
     def path(self, site: str, hour_id: str) -> Path:
         return self.root / key(site, hour_id)
+
+    def delete_site(self, site: str) -> tuple[int, bool]:
+        folder = self.root / site_prefix(site)
+        if not folder.is_dir():
+            return 0, False
+        files = sum(1 for found in folder.rglob("*") if found.is_file())
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            raise ExportError(f"deleting {folder}: {exc}", code=type(exc).__name__) from exc
+        return files, False
 
     def put_hour(self, site: str, hour_id: str, pieces: Iterable[bytes]) -> None:
         target = self.path(site, hour_id)

@@ -12,7 +12,7 @@ from typing import Any
 
 from tally_contract import aws
 
-from .base import ExportError, key
+from .base import ExportError, key, site_prefix
 
 PART = 8 * 1024 * 1024  # S3's smallest part but the last is 5 MiB
 CONTENT_TYPE = "application/gzip"
@@ -39,6 +39,16 @@ class S3Sink:
                 upload.part(bytes(held))
                 held.clear()
         upload.finish(bytes(held))
+
+    def delete_site(self, site: str) -> tuple[int, bool]:
+        """One listing's worth (at most 1,000 keys, one DeleteObjects call)."""
+        listed = self.call("list_objects_v2", Prefix=site_prefix(site), MaxKeys=1000)
+        found = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
+        if found:
+            done = self.call("delete_objects", Delete={"Objects": found, "Quiet": True})
+            if done.get("Errors"):
+                raise ExportError(f"deleting {site}'s files: {done['Errors'][0]}")
+        return len(found), bool(listed.get("IsTruncated"))
 
     def call(self, operation: str, **params: Any) -> Any:
         return aws.call(self.client, operation, error=ExportError, Bucket=self.bucket, **params)

@@ -54,24 +54,31 @@ def test_policies_name_no_wildcard_beyond_log_streams() -> None:
                     continue  # logs: test_each_function_logs_only_to_its_own_log_group
                 for resource in resources:
                     name = resource.rsplit(":", 1)[-1]
-                    if resource.startswith("arn:aws:s3:::"):  # objects under one prefix of a named bucket
+                    if resource.startswith("arn:aws:s3:::"):  # the export bucket, objects under one prefix
                         bucket, _, keys = resource.removeprefix("arn:aws:s3:::").partition("/")
-                        assert (bucket, keys) == (f"tally-{stage}-export", "events/*"), (stage, function, resource)
+                        assert bucket == f"tally-{stage}-export" and keys in ("events/*", ""), (stage, resource)
+                        assert keys or actions == ["s3:ListBucket"], (stage, function, sid)
                         continue
                     named = f"tally-{stage}-" in name or name.startswith(f"parameter/tally/{stage}/")
                     assert "*" not in name and named, (stage, function, sid, resource)
 
 
 def test_only_the_rollup_worker_writes_exports_and_only_export_files() -> None:
-    """One S3 grant in all: the rollup worker may put objects under events/ of its stage's export
-    bucket; it can neither read them back, list, delete, nor write anywhere else."""
+    """Three S3 grants in all: the rollup worker may put objects under events/ of its stage's
+    export bucket (it can neither read them back, list, delete, nor write anywhere else); the
+    purge may list the bucket and delete under events/ (a deleted site's files), nothing more."""
     for stage in iam_audit.STAGES:
         grants = {(function, action, resource) for function in iam_audit.FUNCTIONS
                   for _, actions, resources in iam_audit.statements(iam_audit.policy(function, stage))
                   for action in actions for resource in resources if action.startswith("s3:")}  # fmt: skip
-        assert grants == {("rollup_worker", "s3:PutObject", f"arn:aws:s3:::tally-{stage}-export/events/*")}
-        worker = iam_audit.policy("rollup_worker", stage)
         bucket = f"arn:aws:s3:::tally-{stage}-export"
+        assert grants == {("rollup_worker", "s3:PutObject", f"{bucket}/events/*"), ("purge", "s3:ListBucket", bucket),
+                          ("purge", "s3:DeleteObject", f"{bucket}/events/*")}  # fmt: skip
+        purge = iam_audit.policy("purge", stage)
+        for action, arn in [("s3:GetObject", f"{bucket}/events/x"), ("s3:PutObject", f"{bucket}/events/x"),
+                            ("s3:DeleteObject", f"{bucket}/other/x")]:  # fmt: skip
+            assert not iam_audit.allowed(purge, action, arn), (stage, action, arn)
+        worker = iam_audit.policy("rollup_worker", stage)
         assert iam_audit.allowed(worker, "s3:PutObject", f"{bucket}/events/site=shop/date=2026-11-23/hour=13/x.gz")
         for action, arn in [("s3:GetObject", f"{bucket}/events/x"), ("s3:DeleteObject", f"{bucket}/events/x"),
                             ("s3:ListBucket", bucket), ("s3:PutObject", f"{bucket}/other/x"),

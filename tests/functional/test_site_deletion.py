@@ -126,3 +126,46 @@ def test_the_processor_drops_a_deleted_sites_queued_events_and_the_rollup_skips_
     states = {bucket: proc.store.bucket_state(bucket) for bucket, _ in proc.everything()[1]}
     sealed = {bucket.site for bucket, state in states.items() if state.version and not state.dirty}
     assert "shop" not in sealed and "blog" in sealed, (report, states)  # the shop's minute stays dirty, unsealed
+
+
+@pytest.fixture(params=["files", "s3"])
+def exports(request: Any, tmp_path: Path) -> Any:
+    """Where the hourly export wrote (tally_export): a directory, or an S3 bucket on moto."""
+    if request.param == "files":
+        from tally_export.files import FileSink
+
+        return FileSink(tmp_path / "export")
+    request.getfixturevalue("aws")
+    import boto3
+
+    from tally_export.s3 import S3Sink
+
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket="tally-test-export")
+    return S3Sink("tally-test-export", client=client)
+
+
+def exported(sink: Any, site: str) -> list[str]:
+    from tally_export.base import site_prefix
+
+    if hasattr(sink, "root"):
+        folder = sink.root / site_prefix(site)
+        return sorted(str(p) for p in folder.rglob("*.ndjson.gz")) if folder.is_dir() else []
+    listed = sink.client.list_objects_v2(Bucket=sink.bucket, Prefix=site_prefix(site))
+    return sorted(item["Key"] for item in listed.get("Contents", []))
+
+
+def test_the_purge_removes_the_sites_exported_files_and_only_its(exports: Any) -> None:
+    """A deleted site's hourly files go with its stored data, in the walk that purges it, a
+    bounded batch a step (S3: one listing, one DeleteObjects)."""
+    proc = make_processor()
+    proc.sites.put(BLOG)
+    proc.pipeline.process([tally_job("s1"), tally_job("s2", at="2026-11-23T15:19:00.000Z"), blog_job("b1")])
+    Rollup(proc.store, clock=lambda: NOW + 86400 * 3, export=exports).settle()
+    assert len(exported(exports, "shop")) == 2 and len(exported(exports, "blog")) == 1
+    sites = MemorySites([SHOP, BLOG])
+    sites.delete("shop", NOW)
+    purge.run(sites, proc.store, exports, clock=lambda: NOW + 1)
+    assert exported(exports, "shop") == [] and len(exported(exports, "blog")) == 1
+    last = purge.run(sites, proc.store, exports, clock=lambda: NOW + purge.GRACE + 1)
+    assert last.purged == ["shop"] and len(exported(exports, "blog")) == 1

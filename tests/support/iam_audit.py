@@ -44,6 +44,9 @@ _ACTION_OF = {
     "s3:CreateMultipartUpload": "s3:PutObject",
     "s3:UploadPart": "s3:PutObject",
     "s3:CompleteMultipartUpload": "s3:PutObject",
+    # A listing is authorised on the bucket, a batch delete by s3:DeleteObject on each key.
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:DeleteObjects": "s3:DeleteObject",
 }
 # botocore's signing name -> IAM's action prefix, where they differ.
 _IAM_PREFIX = {"monitoring": "cloudwatch"}
@@ -112,6 +115,9 @@ def resource_arns(service: str, region: str, params: dict[str, Any]) -> Iterator
         index = f"/index/{params['IndexName']}" if params.get("IndexName") else ""
         for table in tables:
             yield f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}{index}"
+    elif service == "s3" and "Delete" in params:  # DeleteObjects: each key
+        for found in params["Delete"]["Objects"]:
+            yield f"arn:aws:s3:::{params['Bucket']}/{found['Key']}"
     elif service == "s3" and "Bucket" in params:  # an object, or the bucket itself
         yield f"arn:aws:s3:::{params['Bucket']}" + (f"/{params['Key']}" if "Key" in params else "")
     elif service == "ssm" and "Name" in params:
