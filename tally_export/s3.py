@@ -41,8 +41,13 @@ class S3Sink:
         upload.finish(bytes(held))
 
     def delete_site(self, site: str) -> tuple[int, bool]:
-        """One listing's worth (at most 1,000 keys, one DeleteObjects call)."""
-        listed = self.call("list_objects_v2", Prefix=site_prefix(site), MaxKeys=1000)
+        """One listing's worth (at most 1,000 keys, one DeleteObjects call); no bucket, no files."""
+        try:
+            listed = self.call("list_objects_v2", Prefix=site_prefix(site), MaxKeys=1000)
+        except ExportError as exc:
+            if exc.code == "NoSuchBucket":
+                return 0, False
+            raise
         found = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
         if found:
             done = self.call("delete_objects", Delete={"Objects": found, "Quiet": True})

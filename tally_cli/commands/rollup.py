@@ -48,13 +48,15 @@ def rollup(stage: str | None, store_url: str | None, export: bool) -> None:
             store, sites = where.store(), where.sites()
         # The sites' goals and counted properties are rows of the seal, as the scheduled rollup's.
         settings = SiteSettings(sites.by_id)
-        sink = _export(where, store_url) if export else None
+        sink = export_of(where, store_url) if export else None
         report = Rollup(store, declared=lambda site: declared(settings, site), export=sink).settle()
     fields = dataclasses.asdict(report)
     click.echo("  ".join(f"{name.replace('_', ' ')} {value}" for name, value in fields.items()))
 
 
-def _export(where: Target | None, store_url: str | None) -> "Sink | None":
+def export_of(where: Target | None, store_url: str | None) -> "Sink | None":
+    """Where a stage's hourly files are: the environment's, the local pipeline's directory, the
+    stage's bucket (or none for a SQLite file named by --store)."""
     from tally_export import base
     from tally_export.files import FileSink
     from tally_export.s3 import S3Sink

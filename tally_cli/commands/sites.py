@@ -237,9 +237,11 @@ def purge(stage: str | None) -> None:
     """Run the purge of deleted sites' data now (what the schedule does every minute)."""
     from dashboard import purge as purging
 
+    from .rollup import export_of
+
     where = target(stage)
     with translated("sites purge"):
-        report = purging.run(where.site_admin(), where.store())
+        report = purging.run(where.site_admin(), where.store(), export_of(where, None))
     click.echo(f"{report.pending} deletion(s) pending; {report.removed} item(s) removed; "
                f"purged: {', '.join(report.purged) or 'none yet'}")  # fmt: skip
 
