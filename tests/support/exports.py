@@ -117,3 +117,6 @@ class FailingFirst:
             next(iter(pieces), None)
             raise ExportError(f"upload of {hour_id} dropped", code="RequestTimeout")
         self.sink.put_hour(site, hour_id, pieces)
+
+    def delete_site(self, site: str) -> tuple[int, bool]:
+        return self.sink.delete_site(site)
